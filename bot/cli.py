@@ -1,0 +1,141 @@
+"""The `switchboard` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+
+from bot.config import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="switchboard",
+    help="Log phone calls and customer conversations from Slack into Front.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(lines: list[str] | str, code: int = 2) -> NoReturn:
+    for line in [lines] if isinstance(lines, str) else lines:
+        typer.echo(f"switchboard: {line}", err=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(exc.problems)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default: $PORT, else 3000).")
+    ] = None,
+    scheduler: Annotated[
+        bool, typer.Option(help="Run the delivery scheduler in this process too.")
+    ] = True,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run the HTTP server for Slack (and the delivery scheduler, unless --no-scheduler)."""
+    import uvicorn
+
+    from bot.server import build_server_app
+
+    _logging(log_level)
+    settings = settings_or_exit()
+    web = build_server_app(settings, run_scheduler=scheduler)
+    uvicorn.run(web, host=host, port=port or settings.port, log_level=log_level.lower())
+
+
+@app.command()
+def worker(
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run only the delivery scheduler (to scale deliveries out beside `serve`)."""
+    from bot.server import run_worker
+
+    _logging(log_level)
+    run_worker(settings_or_exit())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations (`serve` also does this on start)."""
+    from storage import migrate as migrations
+    from storage.engine import make_engine
+
+    settings = settings_or_exit()
+    engine = make_engine(settings.database_url)
+    try:
+        migrations.upgrade(engine)
+    except Exception as exc:
+        fail(f"migration failed: {exc}", 1)
+    typer.echo(f"database is at revision {', '.join(migrations.current_revisions(engine))}")
+
+
+@app.command()
+def doctor() -> None:
+    """Check each setting, the database and its migrations, Slack and Front; say what to fix."""
+    from bot.doctor import run_checks
+
+    results = run_checks()
+    for check in results:
+        mark = "ok  " if check.ok else "FAIL"
+        typer.echo(f"[{mark}] {check.name}: {check.detail}")
+    if not all(c.ok for c in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def frontsim(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8025,
+    rate_limit_per_minute: Annotated[
+        int | None, typer.Option(help="Answer 429 past this many requests a minute.")
+    ] = None,
+    error_rate: Annotated[float, typer.Option(help="Share of requests answered 5xx (0..1).")] = 0.0,
+    latency_ms: Annotated[int, typer.Option(help="Delay added to every answer.")] = 0,
+) -> None:
+    """Run a local Front Channel API simulator (checks auth and bodies against the spec).
+
+    It reads FRONT_APP_UID / FRONT_APP_SECRET (or FRONT_API_TOKEN) from the environment or
+    .env to check the requests' credentials.
+    """
+    import os
+
+    from bot.frontsim import run
+
+    run(
+        host=host,
+        port=port,
+        app_uid=os.environ.get("FRONT_APP_UID"),
+        app_secret=os.environ.get("FRONT_APP_SECRET"),
+        api_token=os.environ.get("FRONT_API_TOKEN"),
+        rate_limit_per_minute=rate_limit_per_minute,
+        error_rate=error_rate,
+        latency_ms=latency_ms,
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

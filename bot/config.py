@@ -1,0 +1,184 @@
+"""Settings, read once from the environment and `.env`.
+
+Names follow the operating contract in the design (users and scripts rely on them).
+`load_settings` turns validation errors into one human line per variable so that
+start-up can stop with a clear message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///switchboard.db"
+
+# What to put in each variable, shown when it is missing or malformed.
+HINTS: dict[str, str] = {
+    "SLACK_SIGNING_SECRET": "the Signing Secret from your Slack app's Basic Information page",
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-...) from OAuth & Permissions "
+    "(or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth installs)",
+    "SLACK_CLIENT_ID": "the Client ID from your Slack app's Basic Information page",
+    "SLACK_CLIENT_SECRET": "the Client Secret from your Slack app's Basic Information page",
+    "SLACK_APP_TOKEN": "an app-level token (xapp-...) with connections:write, for Socket Mode",
+    "SLACK_API_URL": "the Slack Web API base URL, e.g. https://slack.com/api/",
+    "FRONT_APP_UID": "your Front app's UID (Front: Settings > Developers > your app)",
+    "FRONT_APP_SECRET": "your Front app's secret (used to sign requests and check callbacks)",
+    "FRONT_API_TOKEN": "a Front API token, used only when no app UID/secret is set",
+    "FRONT_API_URL": "the Channel API base URL, e.g. https://api2.frontapp.com",
+    "DATABASE_URL": "a SQLAlchemy URL: sqlite:///switchboard.db or "
+    "postgresql://user:pass@host:5432/dbname",
+    "PORT": "the TCP port to listen on, a number such as 3000",
+    "PUBLIC_URL": "the https address Slack and Front reach this app at, e.g. https://sb.example.com",
+    "DEFAULT_PHONE_REGION": "a two-letter region code (ISO 3166) such as US or FR",
+    "OUTBOX_MAX_ATTEMPTS": "a whole number of delivery attempts, at least 1",
+    "OUTBOX_MAX_AGE_HOURS": "how long a delivery may keep retrying, in hours",
+    "FLUSH_INTERVAL_SECONDS": "seconds between outbox flushes, e.g. 2",
+    "FLUSH_CONCURRENCY": "how many deliveries may be in flight at once per process",
+}
+
+_PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-secret", "secret", "todo"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    front_app_uid: str | None = None
+    front_app_secret: SecretStr | None = None
+    front_api_token: SecretStr | None = None
+    front_api_url: str = "https://api2.frontapp.com"
+
+    database_url: str = DEFAULT_DATABASE_URL
+    port: int = Field(default=3000, ge=1, le=65535)
+    public_url: str | None = None
+    default_phone_region: str = "US"
+
+    outbox_max_attempts: int = Field(default=12, ge=1)
+    outbox_max_age_hours: float = Field(default=24.0, gt=0)
+    flush_interval_seconds: float = Field(default=2.0, gt=0)
+    flush_concurrency: int = Field(default=8, ge=1, le=256)
+
+    @field_validator("slack_signing_secret", "slack_bot_token", "front_app_secret")
+    @classmethod
+    def _no_placeholder(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value().strip().lower() in _PLACEHOLDERS:
+            raise ValueError("is a placeholder, not a real secret")
+        if v is not None and not v.get_secret_value().strip():
+            raise ValueError("is empty")
+        return v
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, v: str) -> str:
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if len(v) != 2 or not v.isalpha():
+            raise ValueError("must be a two-letter region code")
+        return v.upper()
+
+    @model_validator(mode="after")
+    def _required(self) -> Self:
+        missing = missing_required(
+            {
+                "slack_signing_secret": self.slack_signing_secret,
+                "slack_bot_token": self.slack_bot_token,
+                "slack_client_id": self.slack_client_id,
+                "slack_client_secret": self.slack_client_secret,
+            }
+        )
+        if missing:
+            raise ValueError("; ".join(f"{var}: is missing" for var in missing))
+        return self
+
+    @property
+    def signing_secret(self) -> str:
+        assert self.slack_signing_secret is not None  # guaranteed by _required
+        return self.slack_signing_secret.get_secret_value()
+
+    @property
+    def oauth_enabled(self) -> bool:
+        return self.slack_bot_token is None and bool(
+            self.slack_client_id and self.slack_client_secret
+        )
+
+    @property
+    def front_configured(self) -> bool:
+        return bool(self.front_app_uid and self.front_app_secret) or bool(self.front_api_token)
+
+
+def missing_required(values: dict[str, Any]) -> list[str]:
+    """The variables start-up cannot do without, given what is set."""
+    missing: list[str] = []
+    if not values.get("slack_signing_secret"):
+        missing.append("SLACK_SIGNING_SECRET")
+    oauth = values.get("slack_client_id") and values.get("slack_client_secret")
+    if not values.get("slack_bot_token") and not oauth:
+        missing.append("SLACK_BOT_TOKEN")
+    return missing
+
+
+class _Presence(BaseSettings):
+    """The same sources, unvalidated: finds every missing variable even when others are bad."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+    slack_signing_secret: str | None = None
+    slack_bot_token: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+
+
+class SettingsError(Exception):
+    """Settings are missing or malformed; `problems` holds one line per variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _line(var: str, what: str) -> str:
+    hint = HINTS.get(var)
+    return f"{var} {what}" + (f": set it to {hint}." if hint else ".")
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    problems: list[str] = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if not loc:  # the model-level check reports missing variables itself
+            continue
+        var = loc[0].upper()
+        if err["type"] == "missing":
+            problems.append(_line(var, "is missing"))
+        else:
+            problems.append(_line(var, f"is invalid ({msg})"))
+    return problems
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Build settings; tests pass values instead of patching the environment."""
+    presence = _Presence(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    problems = [_line(var, "is missing") for var in missing_required(presence.model_dump())]
+    try:
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems += describe_errors(exc)
+    if problems:
+        raise SettingsError(problems)
+    return settings

@@ -1,0 +1,25 @@
+"""The Bolt app: built here, listeners registered in `bot.slack.listeners`."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.slack.listeners import register_listeners
+
+
+def build_bolt_app(settings: Settings, *, client: AsyncWebClient | None = None) -> AsyncApp:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    if client is None:
+        client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+    app = AsyncApp(
+        signing_secret=settings.signing_secret,
+        token=token,
+        client=client,
+        # Slack gives 3 s: the HTTP answer goes out at ack(), the rest runs after it.
+        process_before_response=False,
+        ignoring_self_events_enabled=True,
+    )
+    register_listeners(app)
+    return app

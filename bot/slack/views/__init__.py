@@ -1,0 +1,26 @@
+"""Block Kit, built by pure functions from plain values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+
+HELP_LINES = [
+    ("`/logcall [number] [in|out]`", "log a phone call, e.g. `/logcall +33 6 12 34 56 78 out`"),
+    ("`/logmsg`", "log a message that happened elsewhere (SMS, WhatsApp...)"),
+    ("*Log to Front* (message shortcut)", "log any Slack message into its Front conversation"),
+    ("`/switchboard connect cha_123`", "link this channel to a Front channel (admins)"),
+    ("`/switchboard disconnect`", "unlink this channel (admins)"),
+    ("`/switchboard status ok|offline`", "set the Front channel's status (admins)"),
+    ("`/switchboard templates`", "sync message templates to Front (admins)"),
+    ("`/switchboard alerts #channel`", "where failed deliveries are reported (admins)"),
+    ("`/switchboard help`", "this list"),
+]
+
+
+def help_blocks() -> list[dict[str, Any]]:
+    text = "*Switchboard* logs calls and customer messages into Front.\n" + "\n".join(
+        f"• {cmd}: {what}" for cmd, what in HELP_LINES
+    )
+    return [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]

@@ -1,0 +1,188 @@
+"""SQLModel tables.
+
+Times are aware UTC datetimes (SQLModel's UTCDateTime refuses naive ones); SQLite keeps
+them as UTC text, PostgreSQL as timestamptz.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Workspace(SQLModel, table=True):
+    """A Slack workspace using Switchboard, with its own settings and delivery state."""
+
+    __tablename__ = "workspace"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    team_name: str | None = Field(default=None, max_length=255)
+    alerts_channel_id: str | None = Field(default=None, max_length=32)
+    # Set when Front refuses our credentials: deliveries for this workspace wait.
+    paused_at: datetime | None = None
+    paused_reason: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ChannelLink(SQLModel, table=True):
+    """A Slack channel connected to a Front channel (`cha_…` or `alt:address:…`)."""
+
+    __tablename__ = "channel_link"
+    __table_args__ = (UniqueConstraint("team_id", "slack_channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32, index=True)
+    slack_channel_id: str = Field(max_length=32)
+    front_channel_id: str = Field(max_length=200)
+    front_status: str | None = Field(default=None, max_length=16)
+    created_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ThreadKind(StrEnum):
+    call = "call"
+    conversation = "conversation"
+
+
+class ThreadLink(SQLModel, table=True):
+    """A Slack thread tied to the Front conversation or call it produced."""
+
+    __tablename__ = "thread_link"
+    __table_args__ = (
+        UniqueConstraint("team_id", "slack_channel_id", "thread_ts"),
+        Index("ix_thread_link_external", "kind", "external_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    slack_channel_id: str = Field(max_length=32)
+    thread_ts: str = Field(max_length=32)
+    kind: str = Field(max_length=16)
+    external_id: str = Field(max_length=200)
+    front_channel_id: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Call(SQLModel, table=True):
+    """One leg of a phone call logged from Slack."""
+
+    __tablename__ = "call"
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_call_id: str = Field(max_length=200, unique=True)
+    parent_external_call_id: str = Field(max_length=200)
+    team_id: str = Field(max_length=32, index=True)
+    slack_channel_id: str = Field(max_length=32)
+    front_channel_id: str = Field(max_length=200)
+    card_ts: str | None = Field(default=None, max_length=32)
+    thread_ts: str | None = Field(default=None, max_length=32)
+    direction: str = Field(max_length=16)
+    party_handle: str = Field(max_length=200)
+    party_name: str | None = Field(default=None, max_length=255)
+    status: str = Field(max_length=16)
+    agent_user_id: str | None = Field(default=None, max_length=32)
+    agent_email: str | None = Field(default=None, max_length=255)
+    started_at: datetime
+    created_by: str = Field(max_length=32)
+    # Bumped on every status change: a compare-and-set keeps two clicks from racing.
+    version: int = 0
+    delivery_state: str = Field(default="queued", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LoggedMessage(SQLModel, table=True):
+    """A message logged into a Front conversation."""
+
+    __tablename__ = "logged_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(max_length=200, unique=True)
+    external_conversation_id: str = Field(max_length=200, index=True)
+    referenced_external_id: str | None = Field(default=None, max_length=200)
+    team_id: str = Field(max_length=32)
+    slack_channel_id: str = Field(max_length=32)
+    slack_ts: str | None = Field(default=None, max_length=32)
+    thread_ts: str | None = Field(default=None, max_length=32)
+    card_ts: str | None = Field(default=None, max_length=32)
+    front_channel_id: str = Field(max_length=200)
+    direction: str = Field(max_length=16)
+    handle: str = Field(max_length=255)
+    name: str | None = Field(default=None, max_length=255)
+    email: str | None = Field(default=None, max_length=255)
+    subject: str | None = Field(default=None, max_length=998)
+    logged_by: str = Field(max_length=32)
+    delivery_state: str = Field(default="queued", max_length=16)
+    message_uid: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    delivered = "delivered"
+    failed = "failed"
+    discarded = "discarded"
+
+
+class OutboxRow(SQLModel, table=True):
+    """One Channel API request waiting for (or done with) delivery."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_lane", "lane", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    operation: str = Field(max_length=64)
+    front_channel_id: str = Field(max_length=200)
+    path: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    lane: str = Field(max_length=300)
+    status: str = Field(default=OutboxStatus.pending, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: datetime | None = None
+    last_error_status: int | None = None
+    last_error: str | None = None
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    team_id: str = Field(max_length=32, index=True)
+    slack_channel_id: str | None = Field(default=None, max_length=32)
+    slack_thread_ts: str | None = Field(default=None, max_length=32)
+    slack_user_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None
+
+
+class OutboxFile(SQLModel, table=True):
+    """A file a delivery sends; its bytes are kept until the row is delivered."""
+
+    __tablename__ = "outbox_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_id: int = Field(foreign_key="outbox.id", index=True, ondelete="CASCADE")
+    position: int = 0
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=255)
+    size: int
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class SlackEvent(SQLModel, table=True):
+    """Event ids already handled, so Slack's retries do nothing twice."""
+
+    __tablename__ = "slack_event"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,211 @@
+"""A fake Slack Web API: a real HTTP server on loopback that records what the bot calls.
+
+Point the bot's `SLACK_API_URL` (or a WebClient's `base_url`) at `FakeSlack.api_url`.
+Answers are plausible defaults per method; tests can override one with `respond`.
+Files registered with `add_file` are served at `url_private_download` and require the
+bot token, as Slack does. `response_url` posts land at `/respond/<id>`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+BOT_TOKEN = "xoxb-test-token"
+
+Responder = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class SlackCall:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+
+
+@dataclass
+class FakeSlack:
+    base_url: str = ""
+    calls: list[SlackCall] = field(default_factory=list)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    overrides: dict[str, Responder] = field(default_factory=dict)
+    responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/api/"
+
+    def respond(self, method: str, responder: Responder) -> None:
+        self.overrides[method] = responder
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        name: str,
+        email: str | None = None,
+        team_id: str = "T1",
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_bot: bool = False,
+    ) -> None:
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": team_id,
+            "name": name.lower().replace(" ", "."),
+            "real_name": name,
+            "is_admin": is_admin,
+            "is_owner": is_owner,
+            "is_bot": is_bot,
+            "profile": {"real_name": name, "display_name": name, "email": email},
+        }
+
+    def add_file(
+        self, file_id: str, name: str, data: bytes, mimetype: str = "application/octet-stream"
+    ) -> dict[str, Any]:
+        """Register a file and return its Slack file object (as in message `files`)."""
+        self.files[file_id] = (mimetype, data)
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rsplit(".", 1)[-1],
+            "size": len(data),
+            "url_private": f"{self.base_url}/files/{file_id}",
+            "url_private_download": f"{self.base_url}/files/{file_id}",
+        }
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [c.args for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Wait until `method` was called `count` times (listeners run after the ack)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.called(method)
+            if len(got) >= count:
+                return got
+            time.sleep(0.01)
+        raise AssertionError(f"{method} called {len(self.called(method))} times, wanted {count}")
+
+    def next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method in self.overrides:
+            return self.overrides[method](args)
+        if method == "auth.test":
+            return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme",
+                    "user": "switchboard", "team_id": "T1", "user_id": "UBOT", "bot_id": "B1"}
+        if method in ("chat.postMessage", "chat.update"):
+            ts = args.get("ts") or self.next_ts()
+            return {"ok": True, "channel": args.get("channel"), "ts": ts,
+                    "message": {"text": args.get("text"), "ts": ts}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self.next_ts()}
+        if method == "chat.getPermalink":
+            return {"ok": True, "channel": args.get("channel"),
+                    "permalink": f"https://acme.slack.com/archives/{args.get('channel')}"
+                                 f"/p{str(args.get('message_ts', '')).replace('.', '')}"}
+        if method in ("views.open", "views.update", "views.push", "views.publish"):
+            view = args.get("view") or {}
+            return {"ok": True, "view": {"id": "V" + self.next_ts().replace(".", ""), **view}}
+        if method == "users.info":
+            user = self.users.get(str(args.get("user")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.lookupByEmail":
+            for user in self.users.values():
+                if user["profile"].get("email") == args.get("email"):
+                    return {"ok": True, "user": user}
+            return {"ok": False, "error": "users_not_found"}
+        if method in ("reactions.add", "reactions.remove"):
+            return {"ok": True}
+        if method == "conversations.info":
+            return {"ok": True, "channel": {"id": args.get("channel"), "name": "support"}}
+        return {"ok": True}
+
+
+def _parse_args(handler: BaseHTTPRequestHandler, body: bytes) -> dict[str, Any]:
+    args: dict[str, Any] = {k: v[0] for k, v in parse_qs(urlparse(handler.path).query).items()}
+    ctype = handler.headers.get("Content-Type", "")
+    if body and "json" in ctype:
+        args.update(json.loads(body))
+    elif body:
+        args.update({k: v[0] for k, v in parse_qs(body.decode()).items()})
+    for key in ("blocks", "view", "attachments"):
+        value = args.get(key)
+        if isinstance(value, str) and value[:1] in "[{":
+            args[key] = json.loads(value)
+    return args
+
+
+@contextmanager
+def running_fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _reply(self, status: int, body: bytes, ctype: str = "application/json") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            path = urlparse(self.path).path
+            auth = self.headers.get("Authorization", "")
+            token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
+            if path.startswith("/files/"):
+                file_id = path.removeprefix("/files/")
+                if token != BOT_TOKEN or file_id not in fake.files:
+                    self._reply(404 if token == BOT_TOKEN else 403, b"no", "text/plain")
+                    return
+                mimetype, data = fake.files[file_id]
+                self._reply(200, data, mimetype)
+                return
+            if path.startswith("/respond/"):
+                with fake.lock:
+                    fake.responses.append((path, json.loads(body or b"{}")))
+                self._reply(200, b"ok", "text/plain")
+                return
+            method = path.removeprefix("/api/")
+            args = _parse_args(self, body)
+            token = token or args.get("token")
+            with fake.lock:
+                fake.calls.append(SlackCall(method, args, token))
+            if token != BOT_TOKEN:
+                answer: dict[str, Any] = {"ok": False, "error": "invalid_auth"}
+            else:
+                answer = fake.answer(method, args)
+            self._reply(200, json.dumps(answer).encode())
+
+        do_GET = _handle
+        do_POST = _handle
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, name="fake-slack", daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import SettingsError, load_settings
+
+REQUIRED = {"slack_signing_secret": "s3cr3t-value", "slack_bot_token": "xoxb-1"}
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_CLIENT_ID",
+                "SLACK_CLIENT_SECRET", "DATABASE_URL", "PORT"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_nothing_set_names_each_missing_variable() -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(env_file=None)
+    assert [p.split()[0] for p in err.value.problems] == [
+        "SLACK_SIGNING_SECRET",
+        "SLACK_BOT_TOKEN",
+    ]
+    assert all("set it to" in p for p in err.value.problems)
+
+
+def test_missing_and_malformed_are_reported_together() -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(env_file=None, slack_bot_token="xoxb-1", port="abc")
+    assert [p.split()[0] for p in err.value.problems] == ["SLACK_SIGNING_SECRET", "PORT"]
+    assert "is invalid" in err.value.problems[1]
+
+
+def test_placeholder_secret_is_refused() -> None:
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET is invalid"):
+        load_settings(env_file=None, slack_signing_secret="changeme", slack_bot_token="xoxb-1")
+
+
+def test_oauth_credentials_replace_the_bot_token() -> None:
+    s = load_settings(
+        env_file=None, slack_signing_secret="abc", slack_client_id="1.2", slack_client_secret="z"
+    )
+    assert s.oauth_enabled
+
+
+def test_env_file_is_read_and_secrets_are_hidden(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("SLACK_SIGNING_SECRET=from-dotenv-123\nSLACK_BOT_TOKEN=xoxb-dotenv\nPORT=4100\n")
+    s = load_settings(env_file=env)
+    assert s.port == 4100
+    assert s.signing_secret == "from-dotenv-123"
+    assert "from-dotenv-123" not in repr(s) and "xoxb-dotenv" not in repr(s)
+
+
+def test_defaults() -> None:
+    s = load_settings(env_file=None, **REQUIRED)
+    assert s.database_url.startswith("sqlite:///")
+    assert s.slack_api_url == "https://slack.com/api/"
+    assert s.front_api_url == "https://api2.frontapp.com"
+    assert s.port == 3000
+    assert not s.front_configured
