@@ -173,10 +173,10 @@ def describe_errors(exc: ValidationError) -> list[str]:
 
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
     """Build settings; tests pass values instead of patching the environment."""
-    presence = _Presence(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    presence = _Presence(_env_file=env_file, **overrides)
     problems = [_line(var, "is missing") for var in missing_required(presence.model_dump())]
     try:
-        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        settings = Settings(_env_file=env_file, **overrides)
     except ValidationError as exc:
         problems += describe_errors(exc)
     if problems:

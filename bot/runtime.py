@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
 from bot.config import Settings
@@ -25,6 +26,21 @@ class Runtime:
     # Called after a transaction that enqueued deliveries, so the flusher starts now
     # instead of at its next tick.
     wake: Callable[[], None] = field(default=_no_wake)
+    _slack: AsyncWebClient | None = field(default=None, repr=False)
+
+    async def slack_client(self, team_id: str) -> AsyncWebClient:
+        """A Web API client for work done outside a Slack request (deliveries, alerts).
+
+        One workspace (SLACK_BOT_TOKEN): one shared client. OAuth installs look the
+        workspace's bot token up in the installation store.
+        """
+        if self._slack is None:
+            token = self.settings.slack_bot_token
+            self._slack = AsyncWebClient(
+                token=token.get_secret_value() if token else None,
+                base_url=self.settings.slack_api_url,
+            )
+        return self._slack
 
 
 def build_runtime(settings: Settings) -> Runtime:

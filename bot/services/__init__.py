@@ -1,0 +1,1 @@
+"""What users do, as plain functions over storage: no Slack or HTTP types here."""

@@ -1,0 +1,78 @@
+"""Slack channel ↔ Front channel links."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session, select
+
+from bot.services.errors import NotLinked, UserError
+from storage.models import ChannelLink, Workspace
+
+# Front channel ids (`cha_…`) or a resource alias (`alt:address:…`), as the spec's paths take.
+_FRONT_CHANNEL = re.compile(r"^(cha_[A-Za-z0-9]+|alt:address:\S+)$")
+
+
+def parse_front_channel_id(text: str) -> str:
+    value = text.strip()
+    if not _FRONT_CHANNEL.match(value) or len(value) > 200:
+        raise UserError(
+            f"`{value or ' '}` is not a Front channel id. Use the id from Front "
+            "(Settings > Channels, it looks like `cha_1a2b3`) or `alt:address:<address>`."
+        )
+    return value
+
+
+def ensure_workspace(session: Session, *, team_id: str) -> Workspace:
+    ws = session.get(Workspace, team_id)
+    if ws is None:
+        ws = Workspace(team_id=team_id)
+        session.add(ws)
+        session.flush()
+    return ws
+
+
+def get_link(session: Session, *, team_id: str, slack_channel_id: str) -> ChannelLink | None:
+    return session.exec(
+        select(ChannelLink).where(
+            ChannelLink.team_id == team_id, ChannelLink.slack_channel_id == slack_channel_id
+        )
+    ).first()
+
+
+def require_link(session: Session, *, team_id: str, slack_channel_id: str) -> ChannelLink:
+    link = get_link(session, team_id=team_id, slack_channel_id=slack_channel_id)
+    if link is None:
+        raise NotLinked()
+    return link
+
+
+def connect(
+    session: Session, *, team_id: str, slack_channel_id: str, front_channel_id: str, user_id: str
+) -> ChannelLink:
+    """Link (or re-link) a Slack channel to a Front channel."""
+    ensure_workspace(session, team_id=team_id)
+    link = get_link(session, team_id=team_id, slack_channel_id=slack_channel_id)
+    if link is None:
+        link = ChannelLink(
+            team_id=team_id,
+            slack_channel_id=slack_channel_id,
+            front_channel_id=front_channel_id,
+            created_by=user_id,
+        )
+    else:
+        link.front_channel_id = front_channel_id
+        link.created_by = user_id
+    session.add(link)
+    session.flush()
+    return link
+
+
+def disconnect(session: Session, *, team_id: str, slack_channel_id: str) -> ChannelLink:
+    link = require_link(session, team_id=team_id, slack_channel_id=slack_channel_id)
+    session.delete(link)
+    return link
+
+
+def list_links(session: Session, *, team_id: str) -> list[ChannelLink]:
+    return list(session.exec(select(ChannelLink).where(ChannelLink.team_id == team_id)))
