@@ -6,6 +6,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.slack.errors import register_error_handler
 from bot.slack.listeners import register_listeners
 
 
@@ -21,5 +22,6 @@ def build_bolt_app(settings: Settings, *, client: AsyncWebClient | None = None) 
         process_before_response=False,
         ignoring_self_events_enabled=True,
     )
+    register_error_handler(app)
     register_listeners(app)
     return app

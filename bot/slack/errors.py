@@ -1,0 +1,54 @@
+"""One error handler for every listener: people are always told, nothing fails silently.
+
+`UserError` messages are written for the person and shown as they are; anything else is
+logged with its traceback and the person gets a short apology with what to try.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services.errors import UserError
+
+log = logging.getLogger(__name__)
+
+UNEXPECTED = (
+    "Something went wrong on Switchboard's side and nothing was logged. "
+    "Please try again; if it keeps happening, tell your Switchboard admin."
+)
+
+
+def where_to_tell(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(channel, user, thread_ts) of the person who triggered this request."""
+    channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
+    user = body.get("user_id") or (body.get("user") or {}).get("id")
+    message = body.get("message") or {}
+    container = body.get("container") or {}
+    thread_ts = message.get("thread_ts") or container.get("thread_ts")
+    return channel, user, thread_ts
+
+
+async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
+    channel, user, thread_ts = where_to_tell(body)
+    if channel and user:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
+    elif user:
+        await client.chat_postMessage(channel=user, text=text)
+
+
+def register_error_handler(app: AsyncApp) -> None:
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:
+        if isinstance(error, UserError):
+            text = str(error)
+        else:
+            log.exception("listener failed", exc_info=error)
+            text = UNEXPECTED
+        try:
+            await tell(client, body, text)
+        except Exception:
+            log.exception("could not tell the user about an error")
