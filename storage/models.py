@@ -179,6 +179,25 @@ class OutboxFile(SQLModel, table=True):
     data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
+class MessageTemplate(SQLModel, table=True):
+    """A message template an admin keeps in Slack and syncs to a Front channel."""
+
+    __tablename__ = "message_template"
+    __table_args__ = (UniqueConstraint("front_channel_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(max_length=200, unique=True)
+    team_id: str = Field(max_length=32, index=True)
+    front_channel_id: str = Field(max_length=200)
+    name: str = Field(max_length=255)
+    body: str
+    is_disabled: bool = False
+    front_template_id: str | None = Field(default=None, max_length=64)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class SlackEvent(SQLModel, table=True):
     """Event ids already handled, so Slack's retries do nothing twice."""
 
