@@ -8,6 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.slack.errors import register_error_handler
 from bot.slack.listeners import register_listeners
+from bot.slack.middleware import register_middleware
 
 
 def build_bolt_app(settings: Settings, *, client: AsyncWebClient | None = None) -> AsyncApp:
@@ -16,12 +17,12 @@ def build_bolt_app(settings: Settings, *, client: AsyncWebClient | None = None) 
         client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
     app = AsyncApp(
         signing_secret=settings.signing_secret,
-        token=token,
-        client=client,
+        client=client,  # Bolt takes the token from the client
         # Slack gives 3 s: the HTTP answer goes out at ack(), the rest runs after it.
         process_before_response=False,
         ignoring_self_events_enabled=True,
     )
     register_error_handler(app)
+    register_middleware(app)
     register_listeners(app)
     return app

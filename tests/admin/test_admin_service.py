@@ -16,8 +16,9 @@ TEAM, CHANNEL, USER = "T1", "C1", "U1"
 @pytest.fixture
 def linked(engine: Engine) -> Engine:
     with session_scope(engine) as s:
-        links.connect(s, team_id=TEAM, slack_channel_id=CHANNEL, front_channel_id="cha_1",
-                      user_id=USER)
+        links.connect(
+            s, team_id=TEAM, slack_channel_id=CHANNEL, front_channel_id="cha_1", user_id=USER
+        )
     return engine
 
 
@@ -28,11 +29,15 @@ def _rows(engine: Engine) -> list[OutboxRow]:
 
 def test_status_queues_update_channel_and_remembers_it(linked: Engine) -> None:
     with session_scope(linked) as s:
-        admin.set_channel_status(s, team_id=TEAM, slack_channel_id=CHANNEL, status=" Offline ",
-                                 user_id=USER)
+        admin.set_channel_status(
+            s, team_id=TEAM, slack_channel_id=CHANNEL, status=" Offline ", user_id=USER
+        )
     (row,) = _rows(linked)
-    assert (row.operation, row.front_channel_id, row.lane) == ("update_channel", "cha_1",
-                                                               "channel:cha_1")
+    assert (row.operation, row.front_channel_id, row.lane) == (
+        "update_channel",
+        "cha_1",
+        "channel:cha_1",
+    )
     UpdateChannel.model_validate(row.payload)
     assert row.payload == {"status": "offline"}
     with session_scope(linked, readonly=True) as s:
@@ -42,23 +47,42 @@ def test_status_queues_update_channel_and_remembers_it(linked: Engine) -> None:
 
 def test_status_refuses_unknown_values_and_unlinked_channels(linked: Engine) -> None:
     with pytest.raises(UserError, match="status ok"), session_scope(linked) as s:
-        admin.set_channel_status(s, team_id=TEAM, slack_channel_id=CHANNEL, status="busy",
-                                 user_id=USER)
+        admin.set_channel_status(
+            s, team_id=TEAM, slack_channel_id=CHANNEL, status="busy", user_id=USER
+        )
     with pytest.raises(NotLinked), session_scope(linked) as s:
-        admin.set_channel_status(s, team_id=TEAM, slack_channel_id="C9", status="ok",
-                                 user_id=USER)
+        admin.set_channel_status(s, team_id=TEAM, slack_channel_id="C9", status="ok", user_id=USER)
     assert _rows(linked) == []
 
 
 def test_new_template_is_synced_then_edits_are_patched(linked: Engine) -> None:
     with session_scope(linked) as s:
-        t = admin.save_template(s, team_id=TEAM, slack_channel_id=CHANNEL, user_id=USER,
-                                name="Follow-up", body="Hi {{first_name}}, about {{ topic }}…")
+        t = admin.save_template(
+            s,
+            team_id=TEAM,
+            slack_channel_id=CHANNEL,
+            user_id=USER,
+            name="Follow-up",
+            body="Hi {{first_name}}, about {{ topic }}…",
+        )
     with session_scope(linked) as s:
-        admin.save_template(s, team_id=TEAM, slack_channel_id=CHANNEL, user_id=USER,
-                            name="Follow-up", body="Hello {{first_name}}", template_id=t.id)
-        admin.set_template_disabled(s, team_id=TEAM, slack_channel_id=CHANNEL, user_id=USER,
-                                    template_id=t.id or 0, disabled=True)
+        admin.save_template(
+            s,
+            team_id=TEAM,
+            slack_channel_id=CHANNEL,
+            user_id=USER,
+            name="Follow-up",
+            body="Hello {{first_name}}",
+            template_id=t.id,
+        )
+        admin.set_template_disabled(
+            s,
+            team_id=TEAM,
+            slack_channel_id=CHANNEL,
+            user_id=USER,
+            template_id=t.id or 0,
+            disabled=True,
+        )
     sync, edit, disable = _rows(linked)
     assert sync.operation == "sync_application_message_template"
     body = ApplicationMessageTemplate.model_validate(sync.payload)
@@ -74,34 +98,44 @@ def test_new_template_is_synced_then_edits_are_patched(linked: Engine) -> None:
 
 def test_template_names_are_unique_per_channel(linked: Engine) -> None:
     with session_scope(linked) as s:
-        admin.save_template(s, team_id=TEAM, slack_channel_id=CHANNEL, user_id=USER,
-                            name="Hello", body="Hi")
+        admin.save_template(
+            s, team_id=TEAM, slack_channel_id=CHANNEL, user_id=USER, name="Hello", body="Hi"
+        )
     with pytest.raises(UserError, match="already exists"), session_scope(linked) as s:
-        admin.save_template(s, team_id=TEAM, slack_channel_id=CHANNEL, user_id=USER,
-                            name="Hello", body="Hi again")
+        admin.save_template(
+            s, team_id=TEAM, slack_channel_id=CHANNEL, user_id=USER, name="Hello", body="Hi again"
+        )
     with pytest.raises(UserError, match="some text"), session_scope(linked) as s:
-        admin.save_template(s, team_id=TEAM, slack_channel_id=CHANNEL, user_id=USER,
-                            name="Empty", body="   ")
+        admin.save_template(
+            s, team_id=TEAM, slack_channel_id=CHANNEL, user_id=USER, name="Empty", body="   "
+        )
 
 
 def test_resync_puts_every_template_again(linked: Engine) -> None:
     with session_scope(linked) as s:
         for name in ("A", "B"):
-            admin.save_template(s, team_id=TEAM, slack_channel_id=CHANNEL, user_id=USER,
-                                name=name, body=f"text {name}")
+            admin.save_template(
+                s,
+                team_id=TEAM,
+                slack_channel_id=CHANNEL,
+                user_id=USER,
+                name=name,
+                body=f"text {name}",
+            )
     with session_scope(linked) as s:
-        assert admin.resync_templates(s, team_id=TEAM, slack_channel_id=CHANNEL,
-                                      user_id=USER) == 2
+        assert admin.resync_templates(s, team_id=TEAM, slack_channel_id=CHANNEL, user_id=USER) == 2
     ops = [r.operation for r in _rows(linked)]
     assert ops == ["sync_application_message_template"] * 4
 
 
 def test_home_snapshot_counts_what_waits(linked: Engine) -> None:
     with session_scope(linked) as s:
-        admin.set_channel_status(s, team_id=TEAM, slack_channel_id=CHANNEL, status="ok",
-                                 user_id=USER)
-        admin.save_template(s, team_id=TEAM, slack_channel_id=CHANNEL, user_id=USER,
-                            name="A", body="a")
+        admin.set_channel_status(
+            s, team_id=TEAM, slack_channel_id=CHANNEL, status="ok", user_id=USER
+        )
+        admin.save_template(
+            s, team_id=TEAM, slack_channel_id=CHANNEL, user_id=USER, name="A", body="a"
+        )
     with session_scope(linked) as s:
         snap = admin.home_snapshot(s, team_id=TEAM)
     assert snap.outbox_counts == {"pending": 2}

@@ -1,0 +1,187 @@
+"""Admin listeners: App Home, `/switchboard status`, `/switchboard templates` and its modals.
+
+The `/switchboard` dispatcher calls the `*_subcommand` functions after it has acked;
+each returns the text to show the admin (ephemeral), or None when a modal says it all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.runtime import Runtime
+from bot.services import admin, links
+from bot.services.errors import UserError
+from bot.services.uow import in_transaction, read
+from bot.slack.permissions import require_admin
+from bot.slack.views.home import home_view
+from bot.slack.views.templates import (
+    TemplateIds,
+    TemplateMeta,
+    template_form_view,
+    templates_list_view,
+)
+from storage.models import MessageTemplate
+
+
+async def app_home_opened(
+    event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
+) -> None:
+    if event.get("tab") not in (None, "home"):
+        return
+    runtime: Runtime = context["runtime"]
+    snapshot = await in_transaction(runtime, admin.home_snapshot, team_id=context["team_id"])
+    view = home_view(snapshot, front_configured=runtime.settings.front_configured)
+    await client.views_publish(user_id=event["user"], view=view)
+
+
+async def status_subcommand(
+    *, client: AsyncWebClient, command: dict[str, Any], runtime: Runtime, args: str
+) -> str:
+    await require_admin(client, command["user_id"], "set the Front channel's status")
+    link = await in_transaction(
+        runtime,
+        admin.set_channel_status,
+        wake=True,
+        team_id=command["team_id"],
+        slack_channel_id=command["channel_id"],
+        status=args,
+        user_id=command["user_id"],
+    )
+    return (
+        f"Front channel `{link.front_channel_id}` will be set to *{link.front_status}*. "
+        "You'll hear from me here if Front refuses it."
+    )
+
+
+async def templates_subcommand(
+    *, client: AsyncWebClient, command: dict[str, Any], runtime: Runtime, args: str
+) -> str | None:
+    meta = TemplateMeta(team_id=command["team_id"], channel_id=command["channel_id"])
+    # The trigger_id lasts 3 s: check quickly, then open the modal before anything slow.
+    await require_admin(client, command["user_id"], "manage message templates")
+    templates = await read(runtime, _templates_for, meta=meta)
+    await client.views_open(
+        trigger_id=command["trigger_id"], view=templates_list_view(meta, templates)
+    )
+    return None
+
+
+def _templates_for(*, session: Any, meta: TemplateMeta) -> list[MessageTemplate]:
+    link = links.require_link(session, team_id=meta.team_id, slack_channel_id=meta.channel_id)
+    return admin.list_templates(session, front_channel_id=link.front_channel_id)
+
+
+def _meta(body: dict[str, Any]) -> TemplateMeta:
+    return TemplateMeta.model_validate_json(body["view"]["private_metadata"])
+
+
+async def _refresh_list(
+    client: AsyncWebClient, runtime: Runtime, view_id: str, meta: TemplateMeta
+) -> None:
+    templates = await read(runtime, _templates_for, meta=meta)
+    await client.views_update(view_id=view_id, view=templates_list_view(meta, templates))
+
+
+async def template_add(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    await ack()
+    await client.views_push(
+        trigger_id=body["trigger_id"], view=template_form_view(_meta(body), None)
+    )
+
+
+async def template_edit(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: dict[str, Any],
+) -> None:
+    await ack()
+    runtime: Runtime = context["runtime"]
+    meta = _meta(body).model_copy(update={"template_id": int(action["value"])})
+    template = await read(runtime, _get_template, meta=meta)
+    await client.views_push(trigger_id=body["trigger_id"], view=template_form_view(meta, template))
+
+
+def _get_template(*, session: Any, meta: TemplateMeta) -> MessageTemplate:
+    template = session.get(MessageTemplate, meta.template_id)
+    if template is None or template.team_id != meta.team_id:
+        raise UserError("That template no longer exists.")
+    return template  # type: ignore[no-any-return]
+
+
+async def template_toggle(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: dict[str, Any],
+) -> None:
+    await ack()
+    runtime: Runtime = context["runtime"]
+    meta = _meta(body)
+    template_id, disable = action["value"].split(":")
+    await in_transaction(
+        runtime,
+        admin.set_template_disabled,
+        wake=True,
+        team_id=meta.team_id,
+        slack_channel_id=meta.channel_id,
+        user_id=body["user"]["id"],
+        template_id=int(template_id),
+        disabled=disable == "1",
+    )
+    await _refresh_list(client, runtime, body["view"]["id"], meta)
+
+
+async def templates_resync(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+) -> None:
+    await ack()
+    runtime: Runtime = context["runtime"]
+    meta = _meta(body)
+    await in_transaction(
+        runtime,
+        admin.resync_templates,
+        wake=True,
+        team_id=meta.team_id,
+        slack_channel_id=meta.channel_id,
+        user_id=body["user"]["id"],
+    )
+    await _refresh_list(client, runtime, body["view"]["id"], meta)
+
+
+async def template_form_submitted(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: dict[str, Any],
+) -> None:
+    runtime: Runtime = context["runtime"]
+    meta = _meta(body)
+    values = view["state"]["values"]
+    name = values[TemplateIds.name_block][TemplateIds.name_input].get("value") or ""
+    text = values[TemplateIds.body_block][TemplateIds.body_input].get("value") or ""
+    try:
+        # A short write inside the ack: it is the only way to answer a clash next to the field.
+        await in_transaction(
+            runtime,
+            admin.save_template,
+            wake=True,
+            team_id=meta.team_id,
+            slack_channel_id=meta.channel_id,
+            user_id=body["user"]["id"],
+            name=name,
+            body=text,
+            template_id=meta.template_id,
+        )
+    except UserError as exc:
+        block = TemplateIds.body_block if "text" in str(exc) else TemplateIds.name_block
+        await ack(response_action="errors", errors={block: str(exc)})
+        return
+    await ack()
+    await _refresh_list(client, runtime, view["root_view_id"], meta)

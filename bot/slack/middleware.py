@@ -1,0 +1,47 @@
+"""Bolt middleware shared by every listener."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.runtime import Runtime
+from bot.services.uow import in_transaction
+from storage.models import SlackEvent
+
+log = logging.getLogger(__name__)
+
+
+def _remember_event(*, session: Session, event_id: str) -> None:
+    session.add(SlackEvent(event_id=event_id))
+    session.flush()
+
+
+async def skip_retried_events(
+    body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
+) -> BoltResponse | None:
+    """Slack re-sends an event it thinks failed; Bolt does not deduplicate, so we do.
+
+    The event id is stored before the listener runs: a listener that fails is not run again
+    on Slack's retry, which is the safe side for anything that posts or queues.
+    """
+    event_id = body.get("event_id")
+    runtime: Runtime | None = context.get("runtime")
+    if body.get("type") != "event_callback" or not event_id or runtime is None:
+        return await next()
+    try:
+        await in_transaction(runtime, _remember_event, event_id=event_id)
+    except IntegrityError:
+        log.info("event %s already handled; Slack retry ignored", event_id)
+        return BoltResponse(status=200, body="")
+    return await next()
+
+
+def register_middleware(app: AsyncApp) -> None:
+    app.use(skip_retried_events)

@@ -1,0 +1,158 @@
+"""Admin surfaces through signed HTTP requests to the running app and the fake Slack."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.services import admin, links
+from bot.slack.views.templates import TemplateIds, TemplateMeta
+from storage.engine import session_scope
+from storage.models import MessageTemplate, OutboxRow
+from tests.conftest import make_settings
+from tests.helpers.app import RunningApp, running_app
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.slack_signing import event_body
+
+
+@pytest.fixture
+def app(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningApp]:
+    settings = make_settings(database_url=database_url, slack_api_url=fake_slack.api_url)
+    with running_app(settings) as running:
+        with session_scope(running.runtime.engine) as s:
+            links.connect(
+                s, team_id="T1", slack_channel_id="C1", front_channel_id="cha_9", user_id="UADMIN"
+            )
+        yield running
+
+
+def _home_event(event_id: str) -> str:
+    return event_body(
+        {
+            "type": "app_home_opened",
+            "user": "U1",
+            "channel": "D1",
+            "tab": "home",
+            "event_ts": "1.1",
+        },
+        event_id=event_id,
+    )
+
+
+def test_app_home_shows_links_and_deliveries(app: RunningApp, fake_slack: FakeSlack) -> None:
+    with session_scope(app.runtime.engine) as s:
+        admin.set_channel_status(
+            s, team_id="T1", slack_channel_id="C1", status="ok", user_id="UADMIN"
+        )
+    assert app.post(_home_event("Ev-home-1"), content_type="application/json").status_code == 200
+    (call,) = fake_slack.wait_for("views.publish")
+    assert call["user_id"] == "U1"
+    text = json.dumps(call["view"], ensure_ascii=False)
+    assert "<#C1> → `cha_9` (status: ok)" in text
+    assert "1 on the way to Front" in text
+    assert "Front credentials are not set" in text
+
+
+def test_a_retried_event_is_handled_once(app: RunningApp, fake_slack: FakeSlack) -> None:
+    for _ in range(2):
+        assert app.post(_home_event("Ev-dup"), content_type="application/json").status_code == 200
+    fake_slack.wait_for("views.publish")
+    app.post(_home_event("Ev-other"), content_type="application/json")
+    assert len(fake_slack.wait_for("views.publish", 2)) == 2
+    assert len(fake_slack.called("views.publish")) == 2
+
+
+def _form_submission(name: str, body: str, template_id: int | None = None) -> dict[str, Any]:
+    meta = TemplateMeta(team_id="T1", channel_id="C1", template_id=template_id)
+    return {
+        "type": "view_submission",
+        "team": {"id": "T1"},
+        "user": {"id": "UADMIN", "team_id": "T1"},
+        "api_app_id": "A1",
+        "trigger_id": "trig",
+        "view": {
+            "id": "VFORM",
+            "type": "modal",
+            "root_view_id": "VROOT",
+            "callback_id": TemplateIds.form_view,
+            "private_metadata": meta.model_dump_json(),
+            "state": {
+                "values": {
+                    TemplateIds.name_block: {
+                        TemplateIds.name_input: {"type": "plain_text_input", "value": name}
+                    },
+                    TemplateIds.body_block: {
+                        TemplateIds.body_input: {"type": "plain_text_input", "value": body}
+                    },
+                }
+            },
+        },
+    }
+
+
+def test_template_form_saves_queues_and_refreshes_the_list(
+    app: RunningApp, fake_slack: FakeSlack
+) -> None:
+    resp = app.interact(_form_submission("Reminder", "Hi {{name}}, see you at {{time}}"))
+    assert resp.status_code == 200 and resp.text == ""
+    (update,) = fake_slack.wait_for("views.update")
+    assert update["view_id"] == "VROOT"
+    assert "Reminder" in json.dumps(update["view"])
+    with session_scope(app.runtime.engine, readonly=True) as s:
+        (row,) = s.exec(select(OutboxRow)).all()
+    assert row.operation == "sync_application_message_template"
+    assert [m["name"] for m in row.payload["variable_mappings"]] == ["name", "time"]
+
+
+def test_template_name_clash_is_answered_next_to_the_field(
+    app: RunningApp, fake_slack: FakeSlack
+) -> None:
+    app.interact(_form_submission("Reminder", "one"))
+    resp = app.interact(_form_submission("Reminder", "two"))
+    assert resp.json() == {
+        "response_action": "errors",
+        "errors": {
+            TemplateIds.name_block: "A template named “Reminder” already exists for this channel."
+        },
+    }
+
+
+def test_disable_button_patches_the_template(app: RunningApp, fake_slack: FakeSlack) -> None:
+    app.interact(_form_submission("Reminder", "text"))
+    with session_scope(app.runtime.engine, readonly=True) as s:
+        template = s.exec(select(MessageTemplate)).one()
+    meta = TemplateMeta(team_id="T1", channel_id="C1")
+    resp = app.interact(
+        {
+            "type": "block_actions",
+            "team": {"id": "T1"},
+            "user": {"id": "UADMIN", "team_id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": "trig",
+            "container": {"type": "view", "view_id": "VROOT"},
+            "view": {
+                "id": "VROOT",
+                "callback_id": TemplateIds.list_view,
+                "private_metadata": meta.model_dump_json(),
+            },
+            "actions": [
+                {
+                    "action_id": TemplateIds.toggle,
+                    "block_id": "b",
+                    "type": "button",
+                    "value": f"{template.id}:1",
+                    "action_ts": "1.2",
+                }
+            ],
+        }
+    )
+    assert resp.status_code == 200
+    updates = fake_slack.wait_for("views.update", 2)
+    assert "_(disabled)_" in json.dumps(updates[-1]["view"])
+    with session_scope(app.runtime.engine, readonly=True) as s:
+        ops = [r.operation for r in s.exec(select(OutboxRow).order_by(OutboxRow.id))]  # type: ignore[arg-type]
+    assert ops == ["sync_application_message_template", "update_application_message_template"]
