@@ -198,6 +198,17 @@ class MessageTemplate(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class FrontCallback(SQLModel, table=True):
+    """Messages Front sent us (a teammate replied from Front), so a repeat posts nothing."""
+
+    __tablename__ = "front_callback"
+
+    front_message_id: str = Field(primary_key=True, max_length=200)
+    external_id: str = Field(max_length=200)
+    external_conversation_id: str = Field(max_length=200)
+    received_at: datetime = Field(default_factory=utcnow)
+
+
 class SlackEvent(SQLModel, table=True):
     """Event ids already handled, so Slack's retries do nothing twice."""
 
