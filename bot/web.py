@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -10,11 +11,14 @@ from contextlib import asynccontextmanager
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.runtime import Runtime
+from bot.services import front_callbacks
+from bot.services.uow import in_transaction
 from storage import migrate
 from storage.engine import ping
 
@@ -47,6 +51,48 @@ def create_web_app(
             {"status": "ok", "database": "ok", "migrations": "pending" if behind else "current"}
         )
 
+    async def front_webhook(request: Request) -> Response:
+        secret = runtime.settings.front_app_secret
+        if secret is None:
+            return JSONResponse(
+                {"type": "bad_request", "message": "FRONT_APP_SECRET is not set"}, status_code=401
+            )
+        body = await request.body()
+        try:
+            front_callbacks.verify_signature(
+                secret=secret.get_secret_value(),
+                timestamp=request.headers.get("x-front-request-timestamp"),
+                signature=request.headers.get("x-front-signature"),
+                body=body,
+            )
+            if request.method == "DELETE":
+                return JSONResponse({"type": "success"})
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise front_callbacks.CallbackRefused(400, "the body is not JSON") from None
+            answer = await in_transaction(
+                runtime, front_callbacks.handle, data=data, webhook_url=_webhook_url(request)
+            )
+        except front_callbacks.CallbackRefused as exc:
+            kind = "unauthorized" if exc.status == 401 else "bad_request"
+            return JSONResponse({"type": kind, "message": str(exc)}, status_code=exc.status)
+        task = BackgroundTask(_post_to_slack, answer.post) if answer.post else None
+        return JSONResponse(answer.body, background=task)
+
+    def _webhook_url(request: Request) -> str:
+        base = runtime.settings.public_url or str(request.base_url)
+        return base.rstrip("/") + "/front/webhook"
+
+    async def _post_to_slack(post: front_callbacks.SlackPost) -> None:
+        try:
+            client = await runtime.slack_client(post.team_id)
+            await client.chat_postMessage(
+                channel=post.channel_id, thread_ts=post.thread_ts, text=post.text
+            )
+        except Exception:
+            log.exception("could not post a Front reply into Slack")
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         for hook in on_startup or []:
@@ -60,5 +106,6 @@ def create_web_app(
     routes = [
         Route("/slack/events", slack_events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/front/webhook", front_webhook, methods=["POST", "DELETE"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.runtime import Runtime
 from bot.slack.app import build_bolt_app
 from bot.web import create_web_app
+from storage import migrate
 from storage.engine import make_engine
 from tests.helpers.server import serve_in_thread
 from tests.helpers.slack_signing import FORM, command_body, interactivity_body, signed_headers
@@ -36,6 +37,7 @@ class RunningApp:
 @contextmanager
 def running_app(settings: Settings) -> Iterator[RunningApp]:
     runtime = Runtime(settings=settings, engine=make_engine(settings.database_url))
+    migrate.upgrade(runtime.engine)  # as `serve` does; a no-op on a migrated database
     web = create_web_app(runtime, build_bolt_app(settings))
     try:
         with serve_in_thread(web) as url:

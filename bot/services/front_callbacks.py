@@ -1,0 +1,162 @@
+"""Callbacks from Front (the two-way bridge): a teammate answered from Front.
+
+Front POSTs to our webhook; we check its signature, answer quickly and idempotently
+(how long Front waits, and whether it retries, is not documented), and say which Slack
+thread to post in; the web layer posts after answering.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from storage.models import FrontCallback, ThreadKind, ThreadLink
+
+log = logging.getLogger(__name__)
+
+MAX_AGE_SECONDS = 300
+
+
+class CallbackRefused(Exception):
+    """The request is not one we accept; `status` is the HTTP answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def verify_signature(
+    *,
+    secret: str,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    now: float | None = None,
+) -> None:
+    """base64(HMAC-SHA256(secret, "<timestamp>:<body>")), timestamp within 5 minutes."""
+    if not timestamp or not signature:
+        raise CallbackRefused(401, "missing X-Front-Signature or X-Front-Request-Timestamp")
+    try:
+        ts = float(timestamp)
+    except ValueError:
+        raise CallbackRefused(401, "bad X-Front-Request-Timestamp") from None
+    if ts > 1e11:  # the unit is not documented: accept milliseconds too
+        ts /= 1000
+    now = time.time() if now is None else now
+    if abs(now - ts) > MAX_AGE_SECONDS:
+        raise CallbackRefused(401, "stale request timestamp")
+    expected = base64.b64encode(
+        hmac.new(secret.encode(), timestamp.encode() + b":" + body, hashlib.sha256).digest()
+    ).decode()
+    if not hmac.compare_digest(expected, signature):
+        raise CallbackRefused(401, "bad signature")
+
+
+def sign(*, secret: str, timestamp: str, body: bytes) -> str:
+    """What Front sends in X-Front-Signature (used by the simulator and tests)."""
+    return base64.b64encode(
+        hmac.new(secret.encode(), timestamp.encode() + b":" + body, hashlib.sha256).digest()
+    ).decode()
+
+
+@dataclass(frozen=True)
+class SlackPost:
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CallbackAnswer:
+    body: dict[str, Any]
+    post: SlackPost | None = None
+
+
+def handle(session: Session, *, data: Any, webhook_url: str | None) -> CallbackAnswer:
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise CallbackRefused(400, "expected a JSON object with a `type`")
+    kind = data["type"]
+    payload = data.get("payload") or {}
+    if kind == "authorization":
+        log.info("Front connected channel %s", payload.get("channel_id"))
+        answer: dict[str, Any] = {"type": "success"}
+        if webhook_url:
+            answer["webhook_url"] = webhook_url
+        return CallbackAnswer(answer)
+    if kind in ("message", "message_autoreply"):
+        return _message(session, data, payload, autoreply=kind == "message_autoreply")
+    if kind == "message_imported":
+        return CallbackAnswer({})
+    if kind == "delete":
+        log.info("Front removed channel %s", payload.get("channel_id"))
+        return CallbackAnswer({"type": "success"})
+    raise CallbackRefused(400, f"unknown callback type {kind!r}")
+
+
+def _conversation_id(data: dict[str, Any]) -> str | None:
+    metadata = data.get("metadata") or {}
+    if metadata.get("external_conversation_id"):
+        return str(metadata["external_conversation_id"])
+    ids = metadata.get("external_conversation_ids") or []
+    return str(ids[0]) if ids else None
+
+
+def _author(payload: dict[str, Any]) -> str:
+    author = payload.get("author") or {}
+    name = " ".join(p for p in (author.get("first_name"), author.get("last_name")) if p)
+    return name or author.get("email") or author.get("username") or "A teammate"
+
+
+def _message(
+    session: Session, data: dict[str, Any], payload: dict[str, Any], *, autoreply: bool
+) -> CallbackAnswer:
+    conversation_id = _conversation_id(data)
+    if not conversation_id:
+        raise CallbackRefused(400, "metadata.external_conversation_id is missing")
+    # Auto-replies may come without an id: derive a stable one from what they carry.
+    front_id = str(
+        payload.get("id")
+        or "auto:"
+        + hashlib.sha256(
+            f"{conversation_id}:{payload.get('created_at')}:{payload.get('body')}".encode()
+        ).hexdigest()[:40]
+    )
+    external_id = f"front:{front_id}"[:200]
+    answer = {
+        "type": "success",
+        "external_id": external_id,
+        "external_conversation_id": conversation_id,
+    }
+    if session.get(FrontCallback, front_id) is not None:
+        return CallbackAnswer(answer)  # already posted: answer the same, post nothing
+    session.add(
+        FrontCallback(
+            front_message_id=front_id,
+            external_id=external_id,
+            external_conversation_id=conversation_id,
+        )
+    )
+    link = session.exec(
+        select(ThreadLink).where(
+            ThreadLink.kind == ThreadKind.conversation, ThreadLink.external_id == conversation_id
+        )
+    ).first()
+    if link is None:
+        log.warning("Front message for a conversation with no Slack thread: %s", conversation_id)
+        return CallbackAnswer(answer)
+    text = (payload.get("text") or payload.get("body") or "").strip()
+    files = [a.get("filename") for a in payload.get("attachments") or [] if a.get("filename")]
+    who = "Auto-reply" if autoreply else f"*{_author(payload)}*"
+    lines = [f":outbox_tray: {who} replied from Front:", text or "_(no text)_"]
+    if files:
+        lines.append("Attachments (in Front): " + ", ".join(files))
+    post = SlackPost(link.team_id, link.slack_channel_id, link.thread_ts, "\n".join(lines))
+    return CallbackAnswer(answer, post)

@@ -1,0 +1,127 @@
+"""Front → Slack: signed callbacks to the running app post into the tied Slack thread."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.services.front_callbacks import sign
+from storage.engine import session_scope
+from storage.models import ThreadLink
+from tests.conftest import make_settings
+from tests.helpers.app import RunningApp, running_app
+from tests.helpers.fake_slack import FakeSlack
+
+SECRET = "front-app-secret-123"
+
+
+@pytest.fixture
+def app(tmp_sqlite_url: str, fake_slack: FakeSlack) -> Iterator[RunningApp]:
+    settings = make_settings(
+        database_url=tmp_sqlite_url,
+        slack_api_url=fake_slack.api_url,
+        front_app_uid="app_1",
+        front_app_secret=SECRET,
+        public_url="https://sb.example.com",
+    )
+    with running_app(settings) as running:
+        from storage import migrate
+
+        migrate.upgrade(running.runtime.engine)
+        with session_scope(running.runtime.engine) as s:
+            s.add(
+                ThreadLink(
+                    team_id="T1",
+                    slack_channel_id="C1",
+                    thread_ts="100.1",
+                    kind="conversation",
+                    external_id="conv-1",
+                    front_channel_id="cha_1",
+                )
+            )
+        yield running
+
+
+def _post(
+    app: RunningApp, data: dict[str, Any], *, ts: str | None = None, secret: str = SECRET
+) -> httpx.Response:
+    body = json.dumps(data).encode()
+    ts = ts or str(int(time.time()))
+    headers = {
+        "X-Front-Request-Timestamp": ts,
+        "Content-Type": "application/json",
+        "X-Front-Signature": sign(secret=secret, timestamp=ts, body=body),
+    }
+    return httpx.post(f"{app.base_url}/front/webhook", content=body, headers=headers)
+
+
+MESSAGE = {
+    "type": "message",
+    "payload": {
+        "id": "msg_1",
+        "text": "Thanks, we shipped it today.",
+        "author": {"first_name": "Grace", "last_name": "Hopper"},
+        "attachments": [{"filename": "invoice.pdf", "url": "https://x", "size": 3}],
+    },
+    "metadata": {"external_conversation_id": "conv-1"},
+}
+
+
+def test_a_reply_from_front_lands_in_the_slack_thread_once(
+    app: RunningApp, fake_slack: FakeSlack
+) -> None:
+    first = _post(app, MESSAGE)
+    assert first.status_code == 200
+    assert first.json() == {
+        "type": "success",
+        "external_id": "front:msg_1",
+        "external_conversation_id": "conv-1",
+    }
+    (post,) = fake_slack.wait_for("chat.postMessage")
+    assert (post["channel"], post["thread_ts"]) == ("C1", "100.1")
+    assert "*Grace Hopper* replied from Front" in post["text"]
+    assert "Thanks, we shipped it today." in post["text"] and "invoice.pdf" in post["text"]
+    again = _post(app, MESSAGE)  # Front retrying: same answer, nothing posted twice
+    assert again.json() == first.json()
+    sentinel = {**MESSAGE, "payload": {**MESSAGE["payload"], "id": "msg_2", "text": "later"}}
+    assert _post(app, sentinel).status_code == 200
+    posts = fake_slack.wait_for("chat.postMessage", 2)
+    assert len(posts) == 2 and posts[1]["text"].endswith("later")
+
+
+def test_millisecond_timestamps_are_accepted(app: RunningApp, fake_slack: FakeSlack) -> None:
+    resp = _post(app, {"type": "message_imported", "payload": {}}, ts=str(int(time.time() * 1000)))
+    assert resp.status_code == 200 and resp.json() == {}
+
+
+def test_bad_signature_and_stale_requests_are_refused(app: RunningApp) -> None:
+    assert _post(app, MESSAGE, secret="wrong").status_code == 401
+    assert _post(app, MESSAGE, ts=str(int(time.time()) - 301)).status_code == 401
+    resp = httpx.post(f"{app.base_url}/front/webhook", json=MESSAGE)
+    assert resp.status_code == 401
+
+
+def test_authorization_answers_our_webhook_url(app: RunningApp) -> None:
+    resp = _post(app, {"type": "authorization", "payload": {"channel_id": "cha_1"}})
+    assert resp.json() == {"type": "success", "webhook_url": "https://sb.example.com/front/webhook"}
+
+
+def test_unknown_types_are_a_bad_request(app: RunningApp) -> None:
+    resp = _post(app, {"type": "surprise", "payload": {}})
+    assert resp.status_code == 400
+    assert resp.json()["type"] == "bad_request"
+
+
+def test_delete_route_is_accepted_when_signed(app: RunningApp) -> None:
+    ts = str(int(time.time()))
+    headers = {
+        "X-Front-Request-Timestamp": ts,
+        "X-Front-Signature": sign(secret=SECRET, timestamp=ts, body=b""),
+    }
+    resp = httpx.delete(f"{app.base_url}/front/webhook", headers=headers)
+    assert resp.status_code == 200
