@@ -91,7 +91,7 @@ def test_a_reply_from_front_lands_in_the_slack_thread_once(
     sentinel = {**MESSAGE, "payload": {**MESSAGE["payload"], "id": "msg_2", "text": "later"}}
     assert _post(app, sentinel).status_code == 200
     posts = fake_slack.wait_for("chat.postMessage", 2)
-    assert len(posts) == 2 and posts[1]["text"].endswith("later")
+    assert len(posts) == 2 and "\nlater\n" in posts[1]["text"]
 
 
 def test_millisecond_timestamps_are_accepted(app: RunningApp, fake_slack: FakeSlack) -> None:

@@ -35,9 +35,10 @@ class RunningApp:
 
 
 @contextmanager
-def running_app(settings: Settings) -> Iterator[RunningApp]:
+def running_app(settings: Settings, *, migrate_db: bool = True) -> Iterator[RunningApp]:
     runtime = Runtime(settings=settings, engine=make_engine(settings.database_url))
-    migrate.upgrade(runtime.engine)  # as `serve` does; a no-op on a migrated database
+    if migrate_db:  # as `serve` does; a no-op on a migrated database
+        migrate.upgrade(runtime.engine)
     web = create_web_app(runtime, build_bolt_app(settings))
     try:
         with serve_in_thread(web) as url:

@@ -22,7 +22,7 @@ def test_healthz_is_503_when_the_database_is_unreachable(fake_slack: FakeSlack) 
     # Nothing listens on port 1: the connection is refused at once.
     url = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"
     settings = make_settings(database_url=url, slack_api_url=fake_slack.api_url)
-    with running_app(settings) as app:
+    with running_app(settings, migrate_db=False) as app:
         resp = httpx.get(f"{app.base_url}/healthz")
     assert resp.status_code == 503
     assert resp.json()["database"] == "unreachable"
