@@ -6,15 +6,19 @@ logged with its traceback and the person gets a short apology with what to try.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services.errors import UserError
 
 log = logging.getLogger(__name__)
+
+ACK_POLL_MARGIN_SECONDS = 0.05
 
 UNEXPECTED = (
     "Something went wrong on Switchboard's side and nothing was logged. "
@@ -42,7 +46,12 @@ async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
 
 def register_error_handler(app: AsyncApp) -> None:
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_error(
+        error: Exception,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        response: BoltResponse | None,
+    ) -> None:
         if isinstance(error, UserError):
             text = str(error)
         else:
@@ -52,3 +61,9 @@ def register_error_handler(app: AsyncApp) -> None:
             await tell(client, body, text)
         except Exception:
             log.exception("could not tell the user about an error")
+        if response is None:
+            # The listener had acked. Bolt (1.x, process_before_response=False) resets the
+            # ack once this handler returns; if that happens before its runner's 10 ms poll
+            # saw the ack, Slack gets a 404 after 3 s (a modal stays open, a command shows
+            # "failed"). Outlast one poll so the ack has gone out.
+            await asyncio.sleep(ACK_POLL_MARGIN_SECONDS)

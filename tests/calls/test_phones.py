@@ -36,9 +36,7 @@ def test_a_number_without_country_code_names_the_region_it_was_read_in() -> None
         normalise_phone("06 12 34 56 78", "US")
 
 
-@pytest.mark.parametrize(
-    "handle", ["ada@example.com", "sip:ada@pbx.example.com", "whatsapp:ada_l"]
-)
+@pytest.mark.parametrize("handle", ["ada@example.com", "sip:ada@pbx.example.com", "whatsapp:ada_l"])
 def test_other_handles_are_kept_as_typed(handle: str) -> None:
     assert normalise_handle(f" {handle} ", "US") == handle
 

@@ -1,17 +1,140 @@
-"""Slash command listeners: ack at once, then hand over to a service."""
+"""`/switchboard`: help, connect, disconnect, and a table other areas add subcommands to.
+
+Every subcommand is an async function called after the ack with keyword arguments
+`client`, `command`, `runtime` and `args` (the text after the subcommand's name). It
+returns the text to show the person (ephemeral), or None when it answered some other way
+(a modal). Raising `UserError` shows its message, through the app's error handler.
+
+To add one: write the function (in its area's listener module) and add one line to
+`SUBCOMMANDS`, plus a line in `bot.slack.views.HELP_LINES`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.runtime import Runtime
+from bot.services import links
+from bot.services.uow import in_transaction
+from bot.slack.permissions import require_admin
 from bot.slack.views import help_blocks
 
 
+class Subcommand(Protocol):
+    def __call__(
+        self, *, client: AsyncWebClient, command: dict[str, Any], runtime: Runtime, args: str
+    ) -> Awaitable[str | None]: ...
+
+
+async def help_subcommand(
+    *, client: AsyncWebClient, command: dict[str, Any], runtime: Runtime, args: str
+) -> str | None:
+    return None  # the dispatcher shows the help blocks
+
+
+async def connect_subcommand(
+    *, client: AsyncWebClient, command: dict[str, Any], runtime: Runtime, args: str
+) -> str | None:
+    await require_admin(client, command["user_id"], "connect a channel to Front")
+    if not args.strip():
+        return (
+            "Tell me which Front channel to connect this channel to: "
+            "`/switchboard connect cha_123` (the id from Front's channel settings) or "
+            "`/switchboard connect alt:address:+14155550100`."
+        )
+    front_channel_id = links.parse_front_channel_id(args)
+    await in_transaction(
+        runtime,
+        links.connect,
+        team_id=command["team_id"],
+        slack_channel_id=command["channel_id"],
+        front_channel_id=front_channel_id,
+        user_id=command["user_id"],
+    )
+    return (
+        f"Connected: calls and messages logged in <#{command['channel_id']}> now go to the "
+        f"Front channel `{front_channel_id}`. Try `/logcall` to log a call."
+    )
+
+
+async def disconnect_subcommand(
+    *, client: AsyncWebClient, command: dict[str, Any], runtime: Runtime, args: str
+) -> str | None:
+    await require_admin(client, command["user_id"], "disconnect a channel from Front")
+    link = await in_transaction(
+        runtime,
+        links.disconnect,
+        team_id=command["team_id"],
+        slack_channel_id=command["channel_id"],
+    )
+    return (
+        f"Disconnected <#{command['channel_id']}> from Front channel `{link.front_channel_id}`. "
+        "Deliveries already queued still go out."
+    )
+
+
+# One line per subcommand; other areas add theirs here.
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "help": help_subcommand,
+    "connect": connect_subcommand,
+    "disconnect": disconnect_subcommand,
+}
+
+
+def split_subcommand(text: str) -> tuple[str, str]:
+    """`"connect cha_1"` → `("connect", "cha_1")`; empty text means help."""
+    name, _, args = text.strip().partition(" ")
+    return (name.lower() or "help"), args.strip()
+
+
+def _markdown(text: str) -> dict[str, Any]:
+    return SectionBlock(text=MarkdownTextObject(text=text)).to_dict()
+
+
+async def _answer(
+    respond: AsyncRespond | None,
+    client: AsyncWebClient,
+    command: dict[str, Any],
+    *,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+) -> None:
+    # response_url works even where the bot is not a member; fall back to an ephemeral.
+    if respond is not None and command.get("response_url"):
+        await respond(response_type="ephemeral", text=text, blocks=blocks)
+    else:
+        await client.chat_postEphemeral(
+            channel=command["channel_id"], user=command["user_id"], text=text, blocks=blocks
+        )
+
+
 async def switchboard_command(
-    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+    ack: AsyncAck,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: dict[str, Any],
 ) -> None:
     await ack()
-    await respond(response_type="ephemeral", blocks=help_blocks(), text="Switchboard help")
+    name, args = split_subcommand(command.get("text") or "")
+    handler = SUBCOMMANDS.get(name)
+    if handler is None:
+        await _answer(
+            respond,
+            client,
+            command,
+            text=f"I don't know `/switchboard {name}`. Here is what I can do.",
+            blocks=[_markdown(f"I don't know `/switchboard {name}`."), *help_blocks()],
+        )
+        return
+    answer = await handler(client=client, command=command, runtime=context["runtime"], args=args)
+    if answer is not None:
+        await _answer(respond, client, command, text=answer)
+    elif name == "help":
+        await _answer(respond, client, command, text="Switchboard help", blocks=help_blocks())
