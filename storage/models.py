@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -133,6 +133,11 @@ class OutboxStatus(StrEnum):
     discarded = "discarded"
 
 
+# Unfinished rows (they block their lane) and rows a flusher may claim.
+OUTBOX_OPEN_SQL = "status NOT IN ('delivered', 'discarded')"
+OUTBOX_TODO_SQL = "status IN ('pending', 'sending')"
+
+
 class OutboxRow(SQLModel, table=True):
     """One Channel API request waiting for (or done with) delivery."""
 
@@ -140,6 +145,22 @@ class OutboxRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_lane", "lane", "id"),
+        # Partial indexes keep the claim as fast with a million delivered rows as with none:
+        # lane heads are found among unfinished rows only. The predicates are literal SQL
+        # that the claim repeats word for word (SQLite matches partial indexes textually).
+        Index(
+            "ix_outbox_open_lane",
+            "lane",
+            "id",
+            sqlite_where=text(OUTBOX_OPEN_SQL),
+            postgresql_where=text(OUTBOX_OPEN_SQL),
+        ),
+        Index(
+            "ix_outbox_todo",
+            "id",
+            sqlite_where=text(OUTBOX_TODO_SQL),
+            postgresql_where=text(OUTBOX_TODO_SQL),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -163,6 +184,10 @@ class OutboxRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     delivered_at: datetime | None = None
+    # The failure alert this row belongs to, and who asked for a retry (alerts say so).
+    alert_id: int | None = Field(default=None, foreign_key="delivery_alert.id", index=True)
+    retried_at: datetime | None = None
+    retried_by: str | None = Field(default=None, max_length=32)
 
 
 class OutboxFile(SQLModel, table=True):
@@ -216,3 +241,81 @@ class SlackEvent(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=64)
     received_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxPace(SQLModel, table=True):
+    """Pacing of Channel API requests for one workspace (its Front company), shared by all
+    processes: a token bucket mirrored from Front's x-ratelimit-* headers, updated in the
+    claim transaction. Also the schedule of probes while the workspace's deliveries pause."""
+
+    __tablename__ = "outbox_pace"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    tokens: float
+    capacity: float
+    per_second: float
+    refilled_at: datetime
+    # No request for this workspace is claimed before this moment (no token, or a 429).
+    ready_at: datetime = Field(index=True)
+    blocked_until: datetime | None = None
+    # Claims counted, and the claim number whose answer last set `tokens`.
+    seq: int = 0
+    calibrated_seq: int = 0
+    probe_at: datetime | None = None
+    probes: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AlertState(StrEnum):
+    open = "open"
+    retrying = "retrying"
+    resolved = "resolved"
+
+
+class DeliveryAlert(SQLModel, table=True):
+    """One Slack alert for deliveries that failed for one cause in one workspace."""
+
+    __tablename__ = "delivery_alert"
+    __table_args__ = (
+        # At most one unresolved alert per cause: a burst of failures makes one alert.
+        Index(
+            "ux_delivery_alert_open",
+            "team_id",
+            "cause",
+            unique=True,
+            sqlite_where=text("state != 'resolved'"),
+            postgresql_where=text("state != 'resolved'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    cause: str = Field(max_length=255)
+    kind: str = Field(max_length=16)  # failed | paused
+    state: str = Field(default=AlertState.open, max_length=16)
+    status_code: int | None = None
+    title: str = Field(default="", max_length=255)
+    message: str = ""
+    first_row_id: int | None = None
+    action: str | None = Field(default=None, max_length=16)
+    acted_by: str | None = Field(default=None, max_length=32)
+    acted_at: datetime | None = None
+    # Bumped on every change, so each Slack post can tell whether it shows the latest.
+    version: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DeliveryAlertPost(SQLModel, table=True):
+    """Where an alert was posted (alerts channel, or a thread), so it is updated in place."""
+
+    __tablename__ = "delivery_alert_post"
+    __table_args__ = (UniqueConstraint("alert_id", "channel_id", "thread_ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="delivery_alert.id", index=True)
+    channel_id: str = Field(max_length=32)
+    thread_ts: str = Field(default="", max_length=32)  # "" for a top-level post
+    ts: str | None = Field(default=None, max_length=32)
+    rendered_version: int = -1
+    claimed_at: datetime = Field(default_factory=utcnow)
