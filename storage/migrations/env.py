@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import storage.slack_oauth  # noqa: F401
 from storage.engine import make_engine
 
 config = context.config

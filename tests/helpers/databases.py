@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
+import storage.slack_oauth  # noqa: F401
 from storage.engine import make_engine, normalise_url
 
 PG_SKIP_REASON = (

@@ -6,6 +6,7 @@ from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
+import storage.slack_oauth  # noqa: F401
 from storage import migrate
 from storage.engine import make_engine
 
