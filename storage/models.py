@@ -123,6 +123,14 @@ class LoggedMessage(SQLModel, table=True):
     delivery_state: str = Field(default="queued", max_length=16)
     message_uid: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow)
+    # "shortcut" (a Slack message logged as is) or "logmsg" (the bot's card stands for it).
+    source: str = Field(default="shortcut", max_length=16)
+    # What the message card shows again when it is updated (delivered, marked failed).
+    body_text: str | None = Field(default=None, max_length=1000)
+    file_count: int = 0
+    marked_failed_at: datetime | None = None
+    marked_failed_by: str | None = Field(default=None, max_length=32)
+    failed_reason: str | None = Field(default=None, max_length=1000)
 
 
 class OutboxStatus(StrEnum):
