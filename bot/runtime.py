@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
@@ -27,6 +28,7 @@ class Runtime:
     # instead of at its next tick.
     wake: Callable[[], None] = field(default=_no_wake)
     _slack: AsyncWebClient | None = field(default=None, repr=False)
+    _installations: AsyncInstallationStore | None = field(default=None, repr=False)
 
     async def slack_client(self, team_id: str) -> AsyncWebClient:
         """A Web API client for work done outside a Slack request (deliveries, alerts).
@@ -34,6 +36,8 @@ class Runtime:
         One workspace (SLACK_BOT_TOKEN): one shared client. OAuth installs look the
         workspace's bot token up in the installation store.
         """
+        if self.settings.oauth_enabled:
+            return await self._installed_client(team_id)
         if self._slack is None:
             token = self.settings.slack_bot_token
             self._slack = AsyncWebClient(
@@ -41,6 +45,16 @@ class Runtime:
                 base_url=self.settings.slack_api_url,
             )
         return self._slack
+
+    async def _installed_client(self, team_id: str) -> AsyncWebClient:
+        if self._installations is None:
+            from bot.slack.oauth import installation_store
+
+            self._installations = installation_store(self.settings, self.engine)
+        bot = await self._installations.async_find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None:
+            raise LookupError(f"Switchboard is not installed in workspace {team_id}")
+        return AsyncWebClient(token=bot.bot_token, base_url=self.settings.slack_api_url)
 
 
 def build_runtime(settings: Settings) -> Runtime:

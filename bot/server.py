@@ -20,7 +20,7 @@ def build_server_app(settings: Settings, *, run_scheduler: bool = True) -> Starl
     runtime = build_runtime(settings)
     # A newcomer never has to know about migrations: serve applies what is pending.
     migrate.upgrade(runtime.engine)
-    bolt = build_bolt_app(settings)
+    bolt = build_bolt_app(settings, engine=runtime.engine)
     if run_scheduler:
         log.info("delivery scheduler: not built yet; rows wait in the outbox")
     return create_web_app(runtime, bolt)

@@ -105,6 +105,9 @@ def create_web_app(
 
     routes = [
         Route("/slack/events", slack_events, methods=["POST"]),
+        # Bolt answers these only when OAuth installs are configured (404 otherwise).
+        Route("/slack/install", slack_events, methods=["GET"]),
+        Route("/slack/oauth_redirect", slack_events, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/front/webhook", front_webhook, methods=["POST", "DELETE"]),
     ]

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.slack.errors import register_error_handler
 from bot.slack.listeners import register_listeners
 from bot.slack.middleware import register_middleware
+from bot.slack.oauth import oauth_settings
 
 
-def build_bolt_app(settings: Settings, *, client: AsyncWebClient | None = None) -> AsyncApp:
+def build_bolt_app(
+    settings: Settings, *, engine: Engine | None = None, client: AsyncWebClient | None = None
+) -> AsyncApp:
+    """One workspace with SLACK_BOT_TOKEN, or OAuth installs (needs `engine` for the stores)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     if client is None:
         client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+    oauth = None
+    if settings.oauth_enabled:
+        if engine is None:
+            raise ValueError("OAuth installs need the database engine for their stores")
+        oauth = oauth_settings(settings, engine)
     app = AsyncApp(
         signing_secret=settings.signing_secret,
-        client=client,  # Bolt takes the token from the client
+        client=client,  # Bolt takes the token from the client (none with OAuth)
+        oauth_settings=oauth,
         # Slack gives 3 s: the HTTP answer goes out at ack(), the rest runs after it.
         process_before_response=False,
         ignoring_self_events_enabled=True,

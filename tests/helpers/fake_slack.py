@@ -40,6 +40,7 @@ class FakeSlack:
     overrides: dict[str, Responder] = field(default_factory=dict)
     responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    tokens: set[str] = field(default_factory=lambda: {BOT_TOKEN})
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -107,6 +108,15 @@ class FakeSlack:
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method in self.overrides:
             return self.overrides[method](args)
+        if method == "oauth.v2.access":
+            # An install: the workspace's new bot token is good from now on.
+            team = f"T{args.get('code', 'X')}"
+            token = f"xoxb-installed-{team}"
+            self.tokens.add(token)
+            return {"ok": True, "app_id": "A1", "access_token": token, "token_type": "bot",
+                    "scope": "commands,chat:write", "bot_user_id": "UBOT",
+                    "team": {"id": team, "name": "Installed"}, "enterprise": None,
+                    "is_enterprise_install": False, "authed_user": {"id": "UINSTALLER"}}
         if method == "auth.test":
             return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme",
                     "user": "switchboard", "team_id": "T1", "user_id": "UBOT", "bot_id": "B1"}
@@ -175,8 +185,8 @@ def running_fake_slack() -> Iterator[FakeSlack]:
             token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
             if path.startswith("/files/"):
                 file_id = path.removeprefix("/files/")
-                if token != BOT_TOKEN or file_id not in fake.files:
-                    self._reply(404 if token == BOT_TOKEN else 403, b"no", "text/plain")
+                if token not in fake.tokens or file_id not in fake.files:
+                    self._reply(404 if token in fake.tokens else 403, b"no", "text/plain")
                     return
                 mimetype, data = fake.files[file_id]
                 self._reply(200, data, mimetype)
@@ -191,7 +201,7 @@ def running_fake_slack() -> Iterator[FakeSlack]:
             token = token or args.get("token")
             with fake.lock:
                 fake.calls.append(SlackCall(method, args, token))
-            if token != BOT_TOKEN:
+            if token not in fake.tokens and method != "oauth.v2.access":
                 answer: dict[str, Any] = {"ok": False, "error": "invalid_auth"}
             else:
                 answer = fake.answer(method, args)
