@@ -74,7 +74,12 @@ def test_parse_files_skips_deleted_files() -> None:
     files = parse_files(
         [
             {"id": "F1", "mode": "tombstone"},
-            {"id": "F2", "name": "a", "size": 3, "url_private_download": "https://files.slack.com/a"},
+            {
+                "id": "F2",
+                "name": "a",
+                "size": 3,
+                "url_private_download": "https://files.slack.com/a",
+            },
             "junk",
         ]
     )

@@ -38,8 +38,10 @@ USERS = {"U1": "Ada Lovelace", "U2": "Bob <b>"}
         ("<!here> <!channel> <!subteam^S1|@ops>", "@here @channel @ops"),
         ("<!date^1392734382^{date_num}|2014-02-18>", "2014-02-18"),
         ("> quoted *b*\n> more\nafter", "<blockquote>quoted <b>b</b><br>more</blockquote>after"),
-        ("before\n```\n*raw* <https://x.test|x>\n<tag>\n```\nafter",
-         "before<pre>*raw* x\n&lt;tag&gt;</pre>after"),
+        (
+            "before\n```\n*raw* <https://x.test|x>\n<tag>\n```\nafter",
+            "before<pre>*raw* x\n&lt;tag&gt;</pre>after",
+        ),
         ("", ""),
         ("\ue000 0\ue001", " 0"),
     ],
