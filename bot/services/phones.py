@@ -63,4 +63,21 @@ def normalise_handle(text: str, region: str) -> str:
     return value
 
 
-__all__ = ["MAX_HANDLE_LENGTH", "looks_like_phone", "normalise_handle", "normalise_phone"]
+def display_handle(handle: str) -> str:
+    """An E.164 number spaced for reading (`+33 6 12 34 56 78`); other handles as they are."""
+    if not handle.startswith("+"):
+        return handle
+    try:
+        number = phonenumbers.parse(handle, None)
+    except NumberParseException:
+        return handle
+    return str(phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL))
+
+
+__all__ = [
+    "MAX_HANDLE_LENGTH",
+    "display_handle",
+    "looks_like_phone",
+    "normalise_handle",
+    "normalise_phone",
+]

@@ -3,7 +3,12 @@ from __future__ import annotations
 import pytest
 
 from bot.services.errors import UserError
-from bot.services.phones import looks_like_phone, normalise_handle, normalise_phone
+from bot.services.phones import (
+    display_handle,
+    looks_like_phone,
+    normalise_handle,
+    normalise_phone,
+)
 
 
 @pytest.mark.parametrize(
@@ -52,3 +57,9 @@ def test_looks_like_phone() -> None:
     assert not looks_like_phone("ada@example.com")
     assert looks_like_phone("12")
     assert not looks_like_phone("+ ()")
+
+
+def test_display_handle() -> None:
+    assert display_handle("+33612345678") == "+33 6 12 34 56 78"
+    assert display_handle("ada@example.com") == "ada@example.com"
+    assert display_handle("+999") == "+999"

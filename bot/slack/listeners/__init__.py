@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.listeners import admin, commands
+from bot.slack.listeners import admin, calls, commands
+from bot.slack.views.calls import STATUS_ACTION, THREAD_RECORDING_ACTION, CallIds
 from bot.slack.views.templates import TemplateIds
 
 
 def register_listeners(app: AsyncApp) -> None:
     app.command("/switchboard")(commands.switchboard_command)
+
+    app.command("/logcall")(calls.logcall_command)
+    app.view(CallIds.log_view)(calls.log_call_submitted)
+    app.action(STATUS_ACTION)(calls.status_clicked)
+    app.action(CallIds.transfer)(calls.transfer_clicked)
+    app.action(CallIds.summary)(calls.summary_clicked)
+    app.view(CallIds.summary_view)(calls.summary_submitted)
+    app.action(CallIds.transcript)(calls.transcript_clicked)
+    app.view(CallIds.transcript_view)(calls.transcript_submitted)
+    app.action(CallIds.recording)(calls.recording_clicked)
+    app.view(CallIds.recording_view)(calls.recording_submitted)
+    app.action(THREAD_RECORDING_ACTION)(calls.thread_recording_clicked)
+    # Before any broader message listener: Bolt runs the first listener that matches.
+    app.event({"type": "message", "subtype": "file_share"})(calls.file_shared)
 
     app.event("app_home_opened")(admin.app_home_opened)
     app.action(TemplateIds.add)(admin.template_add)

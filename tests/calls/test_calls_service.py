@@ -1,0 +1,231 @@
+"""The calls service on both databases: lifecycle, compare-and-set, legs and lanes."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from bot.delivery.outbox import FileToSend
+from bot.services import calls, links
+from bot.services.calls import LIFECYCLE, CallChanged, CallDraft, Direction, Status
+from bot.services.errors import NotLinked, UserError
+from storage.engine import session_scope
+from storage.models import Call, OutboxRow
+
+# Front's voice channel lifecycle, as front-notes.md writes it.
+FRONT_LIFECYCLE = {
+    None: {"ringing", "queued"},
+    "queued": {"connected", "hangup", "missed", "abandoned"},
+    "ringing": {"queued", "connected", "missed", "abandoned", "transferred"},
+    "connected": {"hold", "transferred", "hangup"},
+    "hold": {"connected", "transferred", "hangup"},
+    "hangup": set(),
+    "missed": set(),
+    "abandoned": set(),
+    "transferred": set(),  # a transfer ends the leg; the next leg is a new call
+}
+
+STARTED = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+
+
+def test_lifecycle_is_fronts() -> None:
+    assert {k: set(v) for k, v in LIFECYCLE.items()} == FRONT_LIFECYCLE
+    assert set(LIFECYCLE) - {None} == set(Status)
+    for status, nexts in LIFECYCLE.items():
+        assert len(set(nexts)) == len(nexts), f"duplicate button for {status}"
+    assert [s for s in Status if calls.is_final(s)] == [
+        Status.hangup,
+        Status.missed,
+        Status.abandoned,
+        Status.transferred,
+    ]
+    assert calls.next_statuses(None) == calls.INITIAL_STATUSES == (Status.ringing, Status.queued)
+
+
+@pytest.mark.parametrize(
+    ("text", "party", "name", "direction"),
+    [
+        ("", "", "", None),
+        ("+33 6 12 34 56 78 out", "+33 6 12 34 56 78", "", Direction.outbound),
+        ("in (415) 555-2671 Bob O'Neil", "(415) 555-2671", "Bob O'Neil", Direction.inbound),
+        (
+            "ada@example.com Ada Lovelace placed",
+            "ada@example.com",
+            "Ada Lovelace",
+            Direction.outbound,
+        ),
+    ],
+)
+def test_parse_logcall_text(text: str, party: str, name: str, direction: Direction | None) -> None:
+    assert calls.parse_logcall_text(text) == calls.Prefill(party, name, direction)
+
+
+def _link(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        links.connect(
+            s, team_id="T1", slack_channel_id="C1", front_channel_id="cha_1", user_id="U9"
+        )
+
+
+def _draft(**kw: object) -> CallDraft:
+    values: dict[str, object] = {
+        "direction": Direction.inbound,
+        "party_handle": "+33612345678",
+        "initial_status": Status.ringing,
+        "started_at": STARTED,
+        "agent_user_id": "U1",
+        "agent_email": "ada@example.com",
+    }
+    values.update(kw)
+    return CallDraft(**values)  # type: ignore[arg-type]
+
+
+def _create(engine: Engine, call_id: str, *, card_ts: str, parent: str | None = None) -> Call:
+    with session_scope(engine) as s:
+        return calls.create_call(
+            s,
+            team_id="T1",
+            slack_channel_id="C1",
+            user_id="U1",
+            external_call_id=call_id,
+            draft=_draft(),
+            card_ts=card_ts,
+            parent_external_call_id=parent,
+        )
+
+
+def _set(engine: Engine, call_id: str, status: str, version: int, user: str = "U1") -> Call:
+    with session_scope(engine) as s:
+        return calls.set_status(
+            s,
+            team_id="T1",
+            external_call_id=call_id,
+            status=status,
+            expected_version=version,
+            occurred_at=STARTED,
+            user_id=user,
+            email=None,
+        )
+
+
+def test_logging_needs_a_linked_channel(engine: Engine) -> None:
+    with pytest.raises(NotLinked):
+        _create(engine, "sb-call-1", card_ts="1.1")
+
+
+def test_a_transition_outside_the_lifecycle_is_refused(engine: Engine) -> None:
+    _link(engine)
+    _create(engine, "sb-call-1", card_ts="1.1")
+    with pytest.raises(UserError, match="ringing can't become on hold"):
+        _set(engine, "sb-call-1", "hold", 0)
+    _set(engine, "sb-call-1", "missed", 0)
+    with pytest.raises(UserError, match="missed can't become connected"):
+        _set(engine, "sb-call-1", "connected", 1)
+    with session_scope(engine, readonly=True) as s:
+        ops = [r.operation for r in s.exec(select(OutboxRow).order_by(col(OutboxRow.id)))]
+    assert ops == ["create_call", "update_call"]
+
+
+def test_concurrent_clicks_apply_exactly_once(engine: Engine) -> None:
+    """Eight people click at once on the same card (version 0): one wins, seven are told."""
+    _link(engine)
+    _create(engine, "sb-call-1", card_ts="1.1")
+    choices = ["connected", "queued", "missed", "abandoned", "transferred"] * 2
+    start = threading.Barrier(8)
+    won: list[str] = []
+    lost: list[CallChanged] = []
+
+    def click(status: str, n: int) -> None:
+        start.wait()
+        try:
+            _set(engine, "sb-call-1", status, 0, user=f"U{n}")
+            won.append(status)
+        except CallChanged as exc:
+            lost.append(exc)
+
+    threads = [threading.Thread(target=click, args=(choices[n], n)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1 and len(lost) == 7
+    with session_scope(engine, readonly=True) as s:
+        (call,) = s.exec(select(Call))
+        updates = list(s.exec(select(OutboxRow).where(OutboxRow.operation == "update_call")))
+    assert (call.status, call.version) == (won[0], 1)
+    assert [u.payload["call_status"] for u in updates] == won
+    assert all(won[0] in str(exc).lower() for exc in lost)
+
+
+def test_legs_share_the_first_legs_lane_and_thread(engine: Engine) -> None:
+    _link(engine)
+    _create(engine, "leg-1", card_ts="1.1")
+    with pytest.raises(UserError, match="Only a transferred call"):
+        _create(engine, "leg-2", card_ts="1.2", parent="leg-1")
+    _set(engine, "leg-1", "transferred", 0)
+    second = _create(engine, "leg-2", card_ts="1.2", parent="leg-1")
+    assert (second.parent_external_call_id, second.thread_ts) == ("leg-1", "1.1")
+    _set(engine, "leg-2", "connected", 0)
+    _set(engine, "leg-2", "transferred", 1)
+    third = _create(engine, "leg-3", card_ts="1.3", parent="leg-2")
+    assert third.thread_ts == "1.1"
+    with pytest.raises(UserError, match="already logged"):
+        _create(engine, "leg-3b", card_ts="1.4", parent="leg-2")
+    with session_scope(engine) as s:
+        lanes = {r.lane for r in s.exec(select(OutboxRow))}
+        legs = calls.calls_in_thread(s, team_id="T1", slack_channel_id="C1", thread_ts="1.1")
+        card = calls.call_card(s, external_call_id="leg-3")
+        first = calls.call_card(s, external_call_id="leg-1")
+    assert lanes == {"call:leg-1"}
+    assert [c.external_call_id for c in legs] == ["leg-1", "leg-2", "leg-3"]
+    assert (card.leg, card.has_next_leg, first.has_next_leg) == (3, False, True)
+
+
+def test_the_card_follows_its_deliveries(engine: Engine) -> None:
+    _link(engine)
+    _create(engine, "sb-call-1", card_ts="1.1")
+    _set(engine, "sb-call-1", "connected", 0, user="U2")
+
+    def card() -> calls.CallCard:
+        with session_scope(engine) as s:
+            return calls.call_card(s, external_call_id="sb-call-1")
+
+    def mark(status: str, error: str | None = None) -> None:
+        with session_scope(engine) as s:
+            for row in s.exec(select(OutboxRow)):
+                row.status, row.last_error = status, error
+                s.add(row)
+
+    assert (card().delivery, card().last_changed_by) == ("queued", "U2")
+    mark("delivered")
+    assert card().delivery == "delivered"
+    mark("failed", "400 Bad Request: unknown channel")
+    failed = card()
+    assert failed.delivery == "failed" and failed.failure == "400 Bad Request: unknown channel"
+    assert failed.call.delivery_state == "failed"
+    mark("discarded")
+    assert card().delivery == "discarded"
+
+
+def test_summary_transcript_and_recording_checks(engine: Engine) -> None:
+    _link(engine)
+    _create(engine, "sb-call-1", card_ts="1.1")
+    with session_scope(engine) as s, pytest.raises(UserError, match="empty"):
+        calls.add_summary(s, team_id="T1", external_call_id="sb-call-1", content=" ", user_id="U1")
+    with session_scope(engine) as s, pytest.raises(UserError, match="no lines"):
+        calls.add_transcript(s, team_id="T1", external_call_id="sb-call-1", lines=[], user_id="U1")
+    with session_scope(engine) as s, pytest.raises(UserError, match="not an audio file"):
+        calls.add_recording(
+            s,
+            team_id="T1",
+            external_call_id="sb-call-1",
+            recording_type="call",
+            file=FileToSend("a.txt", "text/plain", b"x"),
+            user_id="U1",
+        )
+    with session_scope(engine) as s, pytest.raises(calls.CallNotFound):
+        calls.add_summary(s, team_id="T2", external_call_id="sb-call-1", content="hi", user_id="U1")
