@@ -118,7 +118,7 @@ def test_replies_thread_and_reference_the_previous_message(linked: Engine) -> No
             root,
             direction=svc.Direction.outbound,
             sender_name="Bob",
-            author_email="bob@acme.test",
+            author_email="bob@acme.example",
             subject="Re: order",
         ),
     )
@@ -130,7 +130,7 @@ def test_replies_thread_and_reference_the_previous_message(linked: Engine) -> No
     assert third.payload["to"] == [
         {"handle": "ada@example.com", "name": "Ada", "email": "ada@example.com"}
     ]
-    assert third.payload["author_id"] == "alt:email:bob@acme.test"
+    assert third.payload["author_id"] == "alt:email:bob@acme.example"
     assert third.payload["sender_name"] == "Bob"
     assert third.payload["subject"] == "Re: order"
     for row in (first, second, third):

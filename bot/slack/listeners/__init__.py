@@ -5,7 +5,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.listeners import admin, calls, commands
+from bot.slack.listeners import messages as msg
 from bot.slack.views.calls import STATUS_ACTION, THREAD_RECORDING_ACTION, CallIds
+from bot.slack.views.messages import MessageIds
 from bot.slack.views.templates import TemplateIds
 
 
@@ -25,6 +27,13 @@ def register_listeners(app: AsyncApp) -> None:
     app.action(THREAD_RECORDING_ACTION)(calls.thread_recording_clicked)
     # Before any broader message listener: Bolt runs the first listener that matches.
     app.event({"type": "message", "subtype": "file_share"})(calls.file_shared)
+
+    app.shortcut(MessageIds.shortcut)(msg.log_to_front)
+    app.command("/logmsg")(msg.logmsg_command)
+    app.view(MessageIds.form_view)(msg.form_submitted)
+    app.action(MessageIds.add_message)(msg.add_message_clicked)
+    app.action(MessageIds.mark_failed)(msg.mark_failed_clicked)
+    app.view(MessageIds.mark_failed_view)(msg.mark_failed_submitted)
 
     app.event("app_home_opened")(admin.app_home_opened)
     app.action(TemplateIds.add)(admin.template_add)
