@@ -1,0 +1,443 @@
+"""What the simulator remembers: accepted requests, counters, calls, messages, templates.
+
+One lock guards everything, because tests read the state from another thread than
+the server's event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ._config import SimConfig
+
+__all__ = ["Outcome", "RecordedRequest", "SimCall", "SimState", "StaleRequest"]
+
+# Front's voice channel lifecycle; a transfer ends a leg, so "transferred" is final too.
+CALL_TRANSITIONS: dict[str, frozenset[str]] = {
+    "queued": frozenset({"connected", "hangup", "missed", "abandoned"}),
+    "ringing": frozenset({"queued", "connected", "missed", "abandoned", "transferred"}),
+    "connected": frozenset({"hold", "transferred", "hangup"}),
+    "hold": frozenset({"connected", "transferred", "hangup"}),
+    "hangup": frozenset(),
+    "missed": frozenset(),
+    "abandoned": frozenset(),
+    "transferred": frozenset(),
+}
+
+# Reported when no rate limit is configured, so the headers are always there.
+UNLIMITED_REPORTED = 100_000
+
+
+@dataclass
+class RecordedRequest:
+    seq: int
+    operation: str
+    channel_id: str
+    path_params: dict[str, str]
+    body: Any
+    files: list[dict[str, Any]]
+    received_at: float
+    idempotency_key: str
+    duplicate: bool
+    status: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SimCall:
+    channel_id: str
+    external_call_id: str
+    direction: str
+    parent_external_call_id: str
+    status: str
+    history: list[str] = field(default_factory=list)
+    summaries: list[str] = field(default_factory=list)
+    transcripts: list[list[dict[str, Any]]] = field(default_factory=list)
+    recordings: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict[str, Any] | None = None
+    title: str = ""
+    message: str = ""
+
+
+class StaleRequest(Exception):
+    """The request began before a reset; it must not touch the new state."""
+
+
+def _hash(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class SimState:
+    """The simulator's memory and fault switches; safe to use from any thread."""
+
+    _config: SimConfig
+    _rng: random.Random
+    _tokens: float
+    _refilled: float
+
+    def __init__(self, config: SimConfig) -> None:
+        self._lock = threading.Lock()
+        self._initial = config
+        self.generation = 0
+        self._reset(config)
+
+    # Configuration -------------------------------------------------------------------
+
+    @property
+    def config(self) -> SimConfig:
+        return self._config
+
+    def configure(self, **changes: Any) -> SimConfig:
+        """Change settings while running, e.g. `configure(error_rate=0.5)`."""
+        return self.configure_from(changes)
+
+    def configure_from(self, changes: Mapping[str, Any]) -> SimConfig:
+        with self._lock:
+            new = self._config.replace(changes)
+            if new.seed != self._config.seed or "seed" in changes:
+                self._rng = random.Random(new.seed)
+            if (new.rate_limit_per_minute, new.rate_limit_burst) != (
+                self._config.rate_limit_per_minute,
+                self._config.rate_limit_burst,
+            ):
+                self._tokens = float(self._capacity(new))
+                self._refilled = time.monotonic()
+            self._config = new
+            return new
+
+    def reset(self, config: SimConfig | None = None) -> None:
+        """Forget everything; back to the start-up settings unless `config` is given."""
+        with self._lock:
+            self._reset(config or self._initial)
+            self.generation += 1
+
+    def _current(self, generation: int | None) -> None:
+        # A request still sleeping in injected latency when a test resets must not draw
+        # from the new RNG or take the new bucket's tokens: that would make runs differ.
+        if generation is not None and generation != self.generation:
+            raise StaleRequest
+
+    def _reset(self, config: SimConfig) -> None:
+        self._config = config
+        self._rng = random.Random(config.seed)
+        self._tokens = float(self._capacity(config))
+        self._refilled = time.monotonic()
+        self._seen_jti: dict[str, float] = {}
+        self._records: list[RecordedRequest] = []
+        self._rejections: list[dict[str, Any]] = []
+        self._keys: set[str] = set()
+        self._accepted: Counter[str] = Counter()
+        self._duplicates: Counter[str] = Counter()
+        self._answers: Counter[int] = Counter()
+        self.calls: dict[tuple[str, str], SimCall] = {}
+        self.channels: dict[str, str] = {}
+        self.templates: dict[tuple[str, str], dict[str, Any]] = {}
+        self._message_uids: dict[tuple[str, str, str], str] = {}
+        self.outbound: dict[tuple[str, str, str], str] = {}
+        self.message_statuses: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._next_template_id = 1001
+        self._next_message = 1
+
+    # Reading ---------------------------------------------------------------------------
+
+    def requests(self, operation: str | None = None) -> list[dict[str, Any]]:
+        """Every accepted request, oldest first (duplicates included, marked)."""
+        with self._lock:
+            return [
+                r.to_dict() for r in self._records if operation is None or r.operation == operation
+            ]
+
+    def rejections(self) -> list[dict[str, Any]]:
+        """Refused requests (status and reason), to see why a test's request failed."""
+        with self._lock:
+            return [dict(r) for r in self._rejections]
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            answers = self._answers
+            return {
+                "accepted": dict(self._accepted),
+                "duplicates": dict(self._duplicates),
+                "total_accepted": sum(self._accepted.values()),
+                "total_duplicates": sum(self._duplicates.values()),
+                "rate_limited": answers[429],
+                "server_errors": sum(n for s, n in answers.items() if s >= 500),
+                "unauthorized": answers[401],
+                "bad_requests": answers[400],
+                "not_found": answers[404],
+                "conflicts": answers[409],
+                "too_large": answers[413],
+                "answers": {str(s): n for s, n in sorted(answers.items())},
+            }
+
+    def call(self, channel_id: str, external_call_id: str) -> SimCall | None:
+        with self._lock:
+            return self.calls.get((channel_id, external_call_id))
+
+    # Used by the app -------------------------------------------------------------------
+
+    def count_answer(self, status: int, operation: str = "", reason: str = "") -> None:
+        with self._lock:
+            self._answers[status] += 1
+            if status >= 400:
+                self._rejections.append(
+                    {"operation": operation, "status": status, "message": reason}
+                )
+
+    def check_jti(self, jti: str, exp: float) -> bool:
+        """False when the token id was already used (a replayed token)."""
+        now = time.time()
+        with self._lock:
+            if len(self._seen_jti) > 10_000:
+                self._seen_jti = {k: e for k, e in self._seen_jti.items() if e >= now - 60}
+            if jti in self._seen_jti:
+                return False
+            self._seen_jti[jti] = exp
+            return True
+
+    @staticmethod
+    def _capacity(config: SimConfig) -> int:
+        if config.rate_limit_per_minute is None:
+            return UNLIMITED_REPORTED
+        return config.rate_limit_burst or config.rate_limit_per_minute
+
+    def take_token(self, generation: int | None = None) -> tuple[bool, float, dict[str, str]]:
+        """(allowed, seconds until a token is free, x-ratelimit-* headers)."""
+        with self._lock:
+            self._current(generation)
+            config = self._config
+            capacity = self._capacity(config)
+            if config.rate_limit_per_minute is None:
+                return True, 0.0, self._headers(capacity, capacity, 0.0)
+            per_second = config.rate_limit_per_minute / 60.0
+            now = time.monotonic()
+            self._tokens = min(capacity, self._tokens + (now - self._refilled) * per_second)
+            self._refilled = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                until_full = (capacity - self._tokens) / per_second
+                return True, 0.0, self._headers(capacity, int(self._tokens), until_full)
+            wait = (1.0 - self._tokens) / per_second
+            return False, wait, self._headers(capacity, 0, wait)
+
+    @staticmethod
+    def _headers(limit: int, remaining: int, seconds: float) -> dict[str, str]:
+        return {
+            "x-ratelimit-limit": str(limit),
+            "x-ratelimit-remaining": str(max(0, remaining)),
+            "x-ratelimit-reset": str(math.ceil(time.time() + seconds)),
+        }
+
+    def draw_fault(self, generation: int | None = None) -> int | None:
+        with self._lock:
+            self._current(generation)
+            config = self._config
+            if config.error_rate <= 0 or self._rng.random() >= config.error_rate:
+                return None
+            return self._rng.choice(config.error_statuses)
+
+    # The domain ------------------------------------------------------------------------
+
+    def apply(
+        self,
+        operation: str,
+        channel_id: str,
+        params: dict[str, str],
+        body: dict[str, Any],
+        files: list[dict[str, Any]],
+        generation: int | None = None,
+    ) -> tuple[Outcome, int]:
+        """Check order rules, update the state, record the request, say what to answer.
+
+        Returns the outcome and the record's `seq` (0 when refused)."""
+        with self._lock:
+            self._current(generation)
+            handler = getattr(self, f"_{operation}")
+            key: str
+            outcome: Outcome
+            key, outcome = handler(channel_id, params, body, files)
+            if outcome.status >= 400:
+                return outcome, 0
+            duplicate = key in self._keys
+            self._keys.add(key)
+            self._accepted[operation] += 1
+            if duplicate:
+                self._duplicates[operation] += 1
+            self._records.append(
+                RecordedRequest(
+                    seq=len(self._records) + 1,
+                    operation=operation,
+                    channel_id=channel_id,
+                    path_params=dict(params),
+                    body=body,
+                    files=files,
+                    received_at=time.time(),
+                    idempotency_key=key,
+                    duplicate=duplicate,
+                    status=outcome.status,
+                )
+            )
+            return outcome, len(self._records)
+
+    def mark_answer(self, seq: int, status: int) -> None:
+        """The answer actually sent for a recorded request (an injected fault)."""
+        with self._lock:
+            if 0 < seq <= len(self._records) and self._records[seq - 1].seq == seq:
+                self._records[seq - 1].status = status
+
+    def _find_call(self, channel_id: str, params: dict[str, str]) -> SimCall | Outcome:
+        call = self.calls.get((channel_id, params["external_call_id"]))
+        if call is None:
+            return Outcome(
+                404, title="Not found", message=f"call {params['external_call_id']!r} not found"
+            )
+        return call
+
+    def _create_call(self, ch: str, p: dict[str, str], body: dict[str, Any], f: Any) -> Any:
+        call_id = body["external_call_id"]
+        key = f"create_call|{ch}|{call_id}"
+        if (ch, call_id) not in self.calls:
+            status = body["initial_status"]
+            self.calls[(ch, call_id)] = SimCall(
+                channel_id=ch,
+                external_call_id=call_id,
+                direction=body["direction"],
+                parent_external_call_id=body["parent_external_call_id"],
+                status=status,
+                history=[status],
+            )
+        return key, Outcome(202)
+
+    def _update_call(self, ch: str, p: dict[str, str], body: dict[str, Any], f: Any) -> Any:
+        call = self._find_call(ch, p)
+        if isinstance(call, Outcome):
+            return "", call
+        new = body["call_status"]
+        key = f"update_call|{ch}|{call.external_call_id}|{new}|{body.get('occurred_at')}"
+        if key in self._keys:
+            return key, Outcome(202)
+        if (
+            self._config.enforce_call_lifecycle
+            and new != call.status
+            and new not in CALL_TRANSITIONS.get(call.status, frozenset())
+        ):
+            return "", Outcome(
+                409,
+                title="Conflict",
+                message=f"call_status: cannot go from {call.status} to {new}",
+            )
+        call.status = new
+        call.history.append(new)
+        return key, Outcome(202)
+
+    def _call_extra(
+        self, op: str, ch: str, p: dict[str, str], body: dict[str, Any], files: Any
+    ) -> tuple[str, Outcome, SimCall | None]:
+        call = self._find_call(ch, p)
+        if isinstance(call, Outcome):
+            return "", call, None
+        key = f"{op}|{ch}|{call.external_call_id}|{_hash([body, files])}"
+        return key, Outcome(202), (None if key in self._keys else call)
+
+    def _add_call_summary(self, ch: str, p: dict[str, str], body: dict[str, Any], f: Any) -> Any:
+        key, outcome, call = self._call_extra("add_call_summary", ch, p, body, f)
+        if call is not None:
+            call.summaries.append(body["content"])
+        return key, outcome
+
+    def _add_call_transcript(self, ch: str, p: dict[str, str], body: dict[str, Any], f: Any) -> Any:
+        key, outcome, call = self._call_extra("add_call_transcript", ch, p, body, f)
+        if call is not None:
+            call.transcripts.append(body["lines"])
+        return key, outcome
+
+    def _add_call_recording(
+        self, ch: str, p: dict[str, str], body: dict[str, Any], files: list[dict[str, Any]]
+    ) -> Any:
+        key, outcome, call = self._call_extra("add_call_recording", ch, p, body, files)
+        if call is not None:
+            call.recordings.append({"recording_type": body["recording_type"], **files[0]})
+        return key, outcome
+
+    def _sync_message(self, op: str, ch: str, body: dict[str, Any]) -> Any:
+        meta = body["metadata"]
+        key = f"{op}|{ch}|{meta['external_id']}"
+        # Front dedups on external_id: a repeat gets the first answer again.
+        uid = self._message_uids.get((op, ch, meta["external_id"]))
+        if uid is None:
+            uid = f"sim{self._next_message:08d}"
+            self._next_message += 1
+            self._message_uids[(op, ch, meta["external_id"])] = uid
+            if op == "sync_outbound_message":
+                self.outbound[(ch, meta["external_conversation_id"], meta["external_id"])] = uid
+        return key, Outcome(202, {"status": "accepted", "message_uid": uid})
+
+    def _sync_inbound_message(
+        self, ch: str, p: dict[str, str], body: dict[str, Any], f: Any
+    ) -> Any:
+        return self._sync_message("sync_inbound_message", ch, body)
+
+    def _sync_outbound_message(
+        self, ch: str, p: dict[str, str], body: dict[str, Any], f: Any
+    ) -> Any:
+        return self._sync_message("sync_outbound_message", ch, body)
+
+    def _update_external_message_status(
+        self, ch: str, p: dict[str, str], body: dict[str, Any], f: Any
+    ) -> Any:
+        where = (ch, p["conv_ext_id"], p["message_ext_id"])
+        if where not in self.outbound:
+            return "", Outcome(
+                404,
+                title="Not found",
+                message=f"no outbound message {p['message_ext_id']!r} "
+                f"in conversation {p['conv_ext_id']!r}",
+            )
+        self.message_statuses[where] = body
+        return f"update_external_message_status|{'|'.join(where)}|{_hash(body)}", Outcome(204)
+
+    def _update_channel(self, ch: str, p: dict[str, str], body: dict[str, Any], f: Any) -> Any:
+        if "status" in body:
+            self.channels[ch] = body["status"]
+        return f"update_channel|{ch}|{_hash(body)}", Outcome(204)
+
+    def _template_answer(self, ch: str, external_id: str, body: dict[str, Any]) -> Outcome:
+        template = self.templates.setdefault((ch, external_id), {})
+        if "template_id" not in template:
+            template["template_id"] = self._next_template_id
+            self._next_template_id += 1
+        template.update({k: v for k, v in body.items() if k != "template_id"})
+        return Outcome(200, {"template_id": template["template_id"]})
+
+    def _sync_application_message_template(
+        self, ch: str, p: dict[str, str], body: dict[str, Any], f: Any
+    ) -> Any:
+        key = f"sync_application_message_template|{ch}|{_hash(body)}"
+        return key, self._template_answer(ch, body["external_id"], body)
+
+    def _update_application_message_template(
+        self, ch: str, p: dict[str, str], body: dict[str, Any], f: Any
+    ) -> Any:
+        if (ch, p["external_id"]) not in self.templates:
+            return "", Outcome(
+                404, title="Not found", message=f"template {p['external_id']!r} not found"
+            )
+        key = f"update_application_message_template|{ch}|{p['external_id']}|{_hash(body)}"
+        return key, self._template_answer(ch, p["external_id"], body)
