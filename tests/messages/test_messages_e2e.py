@@ -467,3 +467,45 @@ def test_already_logged_notice_offers_mark_as_failed(
     assert resp.json() == {"response_action": "clear"}
     _, status = wait_rows(app, 2)
     assert status.payload == {"status": "failed", "reason": "Typo"}
+
+
+def test_many_files_are_looked_up_again_when_the_modal_cannot_carry_them(
+    linked: RunningApp, fake_slack: FakeSlack
+) -> None:
+    app = linked
+    files = {
+        f"F{i}": fake_slack.add_file(f"F{i}", f"{'long-name-' * 18}{i}.txt", f"#{i}".encode())
+        for i in range(12)
+    }
+    fake_slack.respond("files.info", lambda args: {"ok": True, "file": files[args["file"]]})
+    form = shortcut_form(app, fake_slack, customer_message(files=list(files.values())))
+    assert len(form["private_metadata"]) <= 3000
+    assert '"file_ids"' in form["private_metadata"]
+    values = form_values(handle="ada@customer.example", body="logs", include_files=True)
+    app.interact(view_submission(form, values))
+    (row,) = wait_rows(app, 1)
+    assert [data for _n, _t, data in outbox_files(app, row)] == [
+        f"#{i}".encode() for i in range(12)
+    ]
+    assert len(fake_slack.called("files.info")) == 12
+
+
+def test_a_message_too_long_to_edit_is_logged_whole(
+    linked: RunningApp, fake_slack: FakeSlack
+) -> None:
+    app = linked
+    text = "*Logs*\n" + "line &lt;x&gt;\n" * 400
+    long = customer_message(REPLY, thread_ts=ROOT, text=text)
+    fake_slack.respond(
+        "conversations.replies",
+        lambda args: {"ok": True, "messages": [customer_message(ROOT), long]},
+    )
+    form = shortcut_form(app, fake_slack, long)
+    assert ids.body_block not in initial_values(form)  # no input: read-only preview
+    assert "too long to edit here" in str(form["blocks"])
+    app.interact(view_submission(form, form_values(handle="ada@customer.example")))
+    (row,) = wait_rows(app, 1)
+    assert row.payload["body"].startswith("<div><b>Logs</b><br>line &lt;x&gt;<br>")
+    assert row.payload["body"].count("line &lt;x&gt;") == 400
+    (asked,) = fake_slack.called("conversations.replies")
+    assert (asked["ts"], asked["oldest"], asked["latest"]) == (ROOT, REPLY, REPLY)

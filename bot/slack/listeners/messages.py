@@ -36,6 +36,7 @@ from bot.slack.files import SlackFile, fetch_files, parse_files
 from bot.slack.views.messages import (
     DELIVERED_REACTION,
     INBOUND,
+    MAX_BODY_INPUT,
     OUTBOUND,
     FormMeta,
     FormValues,
@@ -210,7 +211,12 @@ async def _fill(client: AsyncWebClient, view_id: str, building: Any) -> None:
     except Exception:
         log.exception("could not prepare the log form")
         view = notice_modal(TITLE, UNEXPECTED)
-    await client.views_update(view_id=view_id, view=view)
+    try:
+        await client.views_update(view_id=view_id, view=view)
+    except SlackApiError as exc:
+        if exc.response.get("error") != "not_found":
+            raise
+        log.info("the log form was closed before it was filled")
 
 
 def _is_external(
@@ -267,6 +273,8 @@ async def _shortcut_form(
 
     text = str(message.get("text") or "")
     users, channels = await _names(client, text)
+    body = editable_text(text, users=users, channels=channels)
+    meta.long_text = len(body) > MAX_BODY_INPUT
     files = parse_files(message.get("files"))
     meta.files, meta.file_bytes = files, sum(f.size for f in files)
     who = escape(author_name) if author_name else "someone"
@@ -279,7 +287,7 @@ async def _shortcut_form(
     return log_form(
         meta,
         FormValues(
-            body=editable_text(text, users=users, channels=channels),
+            body=body,
             about=about,
             files=tuple(files),
             **values,
@@ -386,7 +394,7 @@ def _check(
     if form.direction not in (INBOUND, OUTBOUND):
         errors[MessageIds.direction_block] = "Choose whether the message was received or sent."
     with_files = _chosen_files(meta, form)
-    if not form.body.strip() and not with_files:
+    if not form.body.strip() and not with_files and not meta.long_text:
         errors[MessageIds.body_block] = "Type the message (or attach a file)."
     size = (
         meta.file_bytes
@@ -459,6 +467,30 @@ async def _files(client: AsyncWebClient, chosen: list[SlackFile] | list[str]) ->
         raise UserError(f"{exc} Nothing was logged; log it again without the files.") from None
 
 
+async def _message_text(client: AsyncWebClient, channel: str, ts: str, root: str) -> str:
+    """A message's whole text, read again from Slack, in the editable form."""
+    try:
+        if root == ts:
+            found = await client.conversations_history(
+                channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
+            )
+        else:
+            found = await client.conversations_replies(
+                channel=channel, ts=root, latest=ts, oldest=ts, inclusive=True, limit=2
+            )
+    except SlackApiError as exc:
+        raise UserError(
+            "Switchboard could not read this long message again from Slack "
+            f"({exc.response.get('error')}); invite the app to the channel and try again."
+        ) from None
+    for message in found.get("messages") or []:
+        if message.get("ts") == ts:
+            wire = str(message.get("text") or "")
+            users, channels = await _names(client, wire)
+            return editable_text(wire, users=users, channels=channels)
+    raise UserError("This message is no longer in Slack: nothing was logged.")
+
+
 async def _sender(
     client: AsyncWebClient, meta: FormMeta, user_id: str
 ) -> tuple[str | None, str | None]:
@@ -497,6 +529,9 @@ async def _log_shortcut(
     outbound = form.direction == OUTBOUND
     sender_name, sender_email = await _sender(client, meta, user_id) if outbound else (None, None)
     files = await _files(client, _chosen_files(meta, form))
+    text = form.body
+    if meta.long_text:
+        text = await _message_text(client, meta.channel_id, meta.ts, meta.root_ts)
     draft = svc.MessageDraft(
         team_id=meta.team_id,
         channel_id=meta.channel_id,
@@ -504,8 +539,8 @@ async def _log_shortcut(
         root_ts=meta.root_ts,
         direction=svc.Direction(form.direction),
         contact=contact,
-        body_html=await _body_html(client, form.body, files),
-        body_text=form.body,
+        body_html=await _body_html(client, text, files),
+        body_text=text,
         logged_by=user_id,
         source=svc.Source.shortcut,
         subject=form.subject.strip() or None,

@@ -32,6 +32,7 @@ from bot.slack.files import SlackFile, megabytes
 # Shown on a Slack message once Front has accepted it.
 DELIVERED_REACTION = "inbox_tray"
 MAX_FILES = 10  # what one file_input takes, and plenty for one message
+MAX_BODY_INPUT = 3000  # the most a plain_text_input holds
 PRIVATE_METADATA_LIMIT = 3000
 
 
@@ -85,6 +86,9 @@ class FormMeta(BaseModel):
     files: list[SlackFile] = Field(default_factory=list)
     file_ids: list[str] = Field(default_factory=list)
     file_bytes: int = 0
+    # The message is longer than a text input holds: it is read again from Slack and
+    # logged as it is, not cut.
+    long_text: bool = False
 
     def dump(self) -> str:
         text = self.model_dump_json(exclude_defaults=True)
@@ -209,20 +213,34 @@ def log_form(meta: FormMeta, values: FormValues) -> dict[str, Any]:
                 max_length=998,
             ),
         ),
-        InputBlock(
-            block_id=MessageIds.body_block,
-            label="Message",
-            # Optional when files can carry the message on their own.
-            optional=bool(values.files or values.upload),
-            hint="Slack formatting (*bold*, _italics_, `code`, links) is kept in Front.",
-            element=PlainTextInputElement(
-                action_id=MessageIds.body_input,
-                multiline=True,
-                initial_value=values.body[:3000] or None,
-                max_length=3000,
-            ),
-        ),
     ]
+    if meta.long_text:
+        preview = values.body[:600].rstrip() + "…"
+        blocks.append(
+            SectionBlock(
+                block_id=MessageIds.body_block,
+                text=_md(
+                    f"*Message* ({len(values.body):,} characters: too long to edit here, it is "
+                    f"logged in full as written in Slack)\n{_quote(preview)}"
+                ),
+            )
+        )
+    else:
+        blocks.append(
+            InputBlock(
+                block_id=MessageIds.body_block,
+                label="Message",
+                # Optional when files can carry the message on their own.
+                optional=bool(values.files or values.upload),
+                hint="Slack formatting (*bold*, _italics_, `code`, links) is kept in Front.",
+                element=PlainTextInputElement(
+                    action_id=MessageIds.body_input,
+                    multiline=True,
+                    initial_value=values.body or None,
+                    max_length=MAX_BODY_INPUT,
+                ),
+            )
+        )
     if values.files:
         option = _option("yes", _files_label(values.files))
         blocks.append(
