@@ -37,6 +37,7 @@ HINTS: dict[str, str] = {
     "OUTBOX_MAX_AGE_HOURS": "how long a delivery may keep retrying, in hours",
     "FLUSH_INTERVAL_SECONDS": "seconds between outbox flushes, e.g. 2",
     "FLUSH_CONCURRENCY": "how many deliveries may be in flight at once per process",
+    "OUTBOX_LEASE_SECONDS": "how long a claimed delivery stays reserved to one process, e.g. 120",
 }
 
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-secret", "secret", "todo"}
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     outbox_max_age_hours: float = Field(default=24.0, gt=0)
     flush_interval_seconds: float = Field(default=2.0, gt=0)
     flush_concurrency: int = Field(default=8, ge=1, le=256)
+    # A process that dies mid-send leaves its rows to others once this has passed.
+    outbox_lease_seconds: float = Field(default=120.0, gt=0)
 
     @field_validator("slack_signing_secret", "slack_bot_token", "front_app_secret")
     @classmethod

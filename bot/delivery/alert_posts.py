@@ -1,0 +1,205 @@
+"""Posting failure alerts in Slack and keeping them up to date, after the transaction.
+
+Each alert is shown in the workspace's alerts channel (if one is set) and in each thread
+where one of its rows was logged (for a pause: the thread of the row that met it, when
+no alerts channel is set). Every post is remembered (`DeliveryAlertPost`), so a change
+(more rows, a Retry, a delivery) updates the same messages in place.
+
+Several processes may refresh the same alert: planning locks the alert row, a new post
+is claimed by inserting its row before `chat.postMessage`, and each post records the
+alert version it shows; a refresh loops until the posts show the latest version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from bot.delivery.alerts import PAUSED, AlertSummary, summarize
+from bot.runtime import Runtime
+from bot.services.uow import in_transaction
+from bot.slack.views.alerts import alert_blocks, alert_text
+from storage.models import DeliveryAlert, DeliveryAlertPost, OutboxRow, Workspace, utcnow
+
+log = logging.getLogger(__name__)
+
+# An outage can fail rows from many threads; past this, only the alerts channel hears.
+MAX_THREAD_POSTS = 20
+# A post claimed by a process that died before posting is taken over after this.
+_CLAIM_TIMEOUT = timedelta(seconds=60)
+_ROUNDS = 4
+
+_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+@dataclass
+class _Plan:
+    summary: AlertSummary
+    to_post: list[tuple[int, str, str]] = field(default_factory=list)  # (post id, channel, thread)
+    to_update: list[tuple[int, str, str]] = field(default_factory=list)  # (post id, channel, ts)
+
+
+def _targets(session: Session, alert: DeliveryAlert) -> list[tuple[str, str]]:
+    """(channel, thread_ts or "") where this alert belongs, alerts channel first."""
+    ws = session.get(Workspace, alert.team_id)
+    targets: list[tuple[str, str]] = []
+    if ws is not None and ws.alerts_channel_id:
+        targets.append((ws.alerts_channel_id, ""))
+    if alert.kind == PAUSED:
+        if not targets and alert.first_row_id is not None:
+            row = session.get(OutboxRow, alert.first_row_id)
+            if row is not None and row.slack_channel_id:
+                targets.append((row.slack_channel_id, row.slack_thread_ts or ""))
+        return targets
+    threads = session.exec(
+        select(OutboxRow.slack_channel_id, OutboxRow.slack_thread_ts)
+        .where(OutboxRow.alert_id == alert.id, col(OutboxRow.slack_channel_id).is_not(None))
+        .distinct()
+        .limit(MAX_THREAD_POSTS)
+    ).all()
+    for channel, thread_ts in threads:
+        target = (str(channel), thread_ts or "")
+        if target not in targets:
+            targets.append(target)
+    return targets
+
+
+def plan(session: Session, *, alert_id: int) -> _Plan | None:
+    """Lock the alert, claim the posts to make, list the posts to update."""
+    alert = session.get(DeliveryAlert, alert_id, with_for_update=True)
+    if alert is None:
+        return None
+    summary = summarize(session, alert_id)
+    assert summary is not None
+    now = utcnow()
+    posts = {
+        (p.channel_id, p.thread_ts): p
+        for p in session.exec(
+            select(DeliveryAlertPost).where(DeliveryAlertPost.alert_id == alert_id)
+        )
+    }
+    result = _Plan(summary)
+    for channel, thread_ts in _targets(session, alert):
+        post = posts.get((channel, thread_ts))
+        if post is None:
+            post = DeliveryAlertPost(
+                alert_id=alert_id, channel_id=channel, thread_ts=thread_ts, claimed_at=now
+            )
+            session.add(post)
+            session.flush()
+            assert post.id is not None
+            result.to_post.append((post.id, channel, thread_ts))
+        elif post.ts is None and now - post.claimed_at > _CLAIM_TIMEOUT:
+            post.claimed_at = now
+            session.add(post)
+            assert post.id is not None
+            result.to_post.append((post.id, channel, thread_ts))
+    for post in posts.values():
+        if post.ts is not None and post.rendered_version < summary.version:
+            assert post.id is not None
+            result.to_update.append((post.id, post.channel_id, post.ts))
+    return result
+
+
+def _saved(session: Session, *, post_id: int, ts: str | None, version: int) -> None:
+    values: dict[str, object] = {"rendered_version": version}
+    if ts is not None:
+        values["ts"] = ts
+    session.execute(
+        update(DeliveryAlertPost)
+        .where(
+            col(DeliveryAlertPost.id) == post_id, col(DeliveryAlertPost.rendered_version) < version
+        )
+        .values(**values)
+    )
+
+
+def _version(session: Session, *, alert_id: int) -> int:
+    alert = session.get(DeliveryAlert, alert_id)
+    return alert.version if alert is not None else -1
+
+
+async def refresh(runtime: Runtime, alert_ids: Iterable[int]) -> None:
+    """Post or update each alert's Slack messages; never raises (failures are logged)."""
+    for alert_id in dict.fromkeys(alert_ids):
+        lock = _locks.get(alert_id)
+        if lock is None:
+            lock = _locks[alert_id] = asyncio.Lock()
+        try:
+            async with lock:
+                await _refresh_one(runtime, alert_id)
+        except Exception:
+            log.exception("could not post or update failure alert %s in Slack", alert_id)
+
+
+async def _refresh_one(runtime: Runtime, alert_id: int) -> None:
+    for _ in range(_ROUNDS):
+        p = await in_transaction(runtime, plan, alert_id=alert_id)
+        if p is None:
+            return
+        if p.to_post or p.to_update:
+            await _send(runtime, p)
+        if await in_transaction(runtime, _version, alert_id=alert_id) <= p.summary.version:
+            return
+
+
+async def _send(runtime: Runtime, p: _Plan) -> None:
+    client = await runtime.slack_client(p.summary.team_id)
+    blocks = alert_blocks(p.summary)
+    text = alert_text(p.summary)
+    version = p.summary.version
+    for post_id, channel, thread_ts in p.to_post:
+        try:
+            resp = await _post(
+                client, channel=channel, thread_ts=thread_ts, blocks=blocks, text=text
+            )
+        except SlackApiError as exc:
+            log.warning(
+                "alert %s: could not post in %s: %s",
+                p.summary.id,
+                channel,
+                exc.response.get("error"),
+            )
+            continue
+        await in_transaction(runtime, _saved, post_id=post_id, ts=str(resp["ts"]), version=version)
+    for post_id, channel, ts in p.to_update:
+        try:
+            await client.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
+        except SlackApiError as exc:
+            log.warning(
+                "alert %s: could not update %s/%s: %s",
+                p.summary.id,
+                channel,
+                ts,
+                exc.response.get("error"),
+            )
+            continue
+        await in_transaction(runtime, _saved, post_id=post_id, ts=None, version=version)
+
+
+async def _post(
+    client: AsyncWebClient, *, channel: str, thread_ts: str, blocks: list[dict[str, Any]], text: str
+) -> dict[str, Any]:
+    try:
+        resp = await client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts or None, blocks=blocks, text=text
+        )
+    except SlackApiError as exc:
+        if exc.response.get("error") != "not_in_channel":
+            raise
+        # A public alerts channel the bot was not invited to: join it, then post.
+        await client.conversations_join(channel=channel)
+        resp = await client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts or None, blocks=blocks, text=text
+        )
+    return resp.data if isinstance(resp.data, dict) else {}

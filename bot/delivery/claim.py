@@ -1,0 +1,296 @@
+"""Claiming outbox rows: which rows may go now, safely with several processes.
+
+A row is claimable when it is `pending` (or `sending` with an expired lease) and due, and
+every earlier row of its lane (lower id) is `delivered` or `discarded`: a row that failed
+blocks its lane until someone retries or discards it. Its workspace must not be paused
+and must have a pacing token (see `pacing`).
+
+Claiming happens in one short write transaction that marks the rows `sending` with a
+lease (owner, expiry) before any HTTP call:
+- PostgreSQL: `SELECT … FOR UPDATE OF o SKIP LOCKED`, so concurrent claimers pass over
+  each other's rows instead of waiting; a row committed as `sending` by another claimer
+  no longer matches when re-checked.
+- SQLite: the engine opens every write transaction with `BEGIN IMMEDIATE`, so claims
+  are serialised by the database lock (FOR UPDATE does not exist there).
+
+`next_attempt_at` of a `sending` row is its lease expiry: one condition ("due") covers
+both pending rows and rows of a process that died.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from bot.delivery import pacing
+from storage.models import (
+    OUTBOX_OPEN_SQL,
+    OUTBOX_TODO_SQL,
+    OutboxFile,
+    OutboxPace,
+    OutboxRow,
+    OutboxStatus,
+    utcnow,
+)
+
+# The statuses below are written as literals (not bound parameters): SQLite uses a
+# partial index only when the query repeats its predicate, constants included.
+_CANDIDATES = f"""
+SELECT o.id, o.team_id FROM outbox AS o {{index_hint}}
+WHERE o.{OUTBOX_TODO_SQL}
+  AND o.next_attempt_at <= :now
+  AND NOT EXISTS (
+    SELECT 1 FROM outbox AS p
+    WHERE p.lane = o.lane AND p.id < o.id AND p.{OUTBOX_OPEN_SQL}
+  )
+  {{team_filter}}
+ORDER BY o.id
+LIMIT :limit
+{{lock}}
+"""
+
+_READY_TEAMS = """
+  AND NOT EXISTS (
+    SELECT 1 FROM outbox_pace AS t WHERE t.team_id = o.team_id AND t.ready_at > :now
+  )
+  AND NOT EXISTS (
+    SELECT 1 FROM workspace AS w WHERE w.team_id = o.team_id AND w.paused_at IS NOT NULL
+  )
+"""
+
+_ONE_TEAM = "AND o.team_id = :team_id"
+# Times are bound through the columns' type: SQLite compares them as UTC text.
+_TIME = UTCDateTime()
+
+
+@dataclass(frozen=True)
+class ClaimedFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    """A row this process now holds a lease on: everything needed to send it."""
+
+    id: int
+    operation: str
+    front_channel_id: str
+    path: dict[str, str]
+    payload: dict[str, Any]
+    lane: str
+    team_id: str
+    attempts: int  # including this one
+    created_at: datetime
+    retried_at: datetime | None
+    lease_owner: str
+    lease_expires_at: datetime
+    pace_seq: int
+    probe: bool = False
+    files: tuple[ClaimedFile, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    rows: list[ClaimedRow]
+    # When something not due yet will be (a backoff, a pacing token, a probe), if known.
+    next_due_at: datetime | None = None
+
+
+def _candidates(
+    session: Session, *, now: datetime, limit: int, team_id: str | None = None
+) -> list[tuple[int, str]]:
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    sql = _CANDIDATES.format(
+        team_filter=_ONE_TEAM if team_id is not None else _READY_TEAMS,
+        lock="FOR UPDATE OF o SKIP LOCKED" if is_pg else "",
+        # Walk unfinished rows in id order and stop at `limit` lane heads, rather than
+        # sorting every due row (which SQLite's planner may prefer on a fresh table).
+        index_hint="" if is_pg else "INDEXED BY ix_outbox_todo",
+    )
+    params: dict[str, Any] = {"now": now, "limit": limit}
+    stmt = text(sql).bindparams(bindparam("now", type_=_TIME))
+    if team_id is not None:
+        params["team_id"] = team_id
+    return [(int(r[0]), str(r[1])) for r in session.execute(stmt, params)]
+
+
+def insert_ignore(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on the primary key, on SQLite and PostgreSQL."""
+    if not rows:
+        return
+    table = model.__table__
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(table).values(list(rows)).on_conflict_do_nothing())
+
+
+def lock_paces(session: Session, team_ids: Sequence[str], now: datetime) -> dict[str, OutboxPace]:
+    """The pacing rows of these workspaces, created if new, locked (in a fixed order)."""
+    teams = sorted(set(team_ids))
+    if not teams:
+        return {}
+    fresh = [pacing.new_pace(t, now).model_dump() for t in teams]
+    insert_ignore(session, OutboxPace, fresh)
+    stmt = (
+        select(OutboxPace)
+        .where(col(OutboxPace.team_id).in_(teams))
+        .order_by(col(OutboxPace.team_id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {p.team_id: p for p in session.exec(stmt)}
+
+
+def _probe_teams(session: Session, now: datetime) -> list[str]:
+    """Paused workspaces whose next probe is due (PostgreSQL: not being probed elsewhere)."""
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    sql = (
+        "SELECT t.team_id FROM outbox_pace AS t JOIN workspace AS w ON w.team_id = t.team_id "
+        "WHERE w.paused_at IS NOT NULL AND t.probe_at IS NOT NULL AND t.probe_at <= :now "
+        "ORDER BY t.team_id" + (" FOR UPDATE OF t SKIP LOCKED" if is_pg else "")
+    )
+    stmt = text(sql).bindparams(bindparam("now", type_=_TIME))
+    return [str(r[0]) for r in session.execute(stmt, {"now": now})]
+
+
+def next_due(session: Session, now: datetime) -> datetime | None:
+    """The earliest future moment a row, a workspace's token or a probe becomes due."""
+    times: list[datetime] = []
+    for status in (OutboxStatus.pending, OutboxStatus.sending):
+        t = session.exec(
+            select(OutboxRow.next_attempt_at)
+            .where(OutboxRow.status == status, OutboxRow.next_attempt_at > now)
+            .order_by(col(OutboxRow.next_attempt_at))
+            .limit(1)
+        ).first()
+        if t is not None:
+            times.append(t)
+    ready = session.exec(
+        select(OutboxPace.ready_at)
+        .where(OutboxPace.ready_at > now)
+        .order_by(col(OutboxPace.ready_at))
+        .limit(1)
+    ).first()
+    if ready is not None:
+        times.append(ready)
+    probe = session.exec(
+        select(OutboxPace.probe_at)
+        .where(col(OutboxPace.probe_at).is_not(None), col(OutboxPace.probe_at) > now)
+        .order_by(col(OutboxPace.probe_at))
+        .limit(1)
+    ).first()
+    if probe is not None:
+        times.append(probe)
+    return min(times) if times else None
+
+
+def claim(
+    session: Session,
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    probe_first_seconds: float = pacing.PROBE_FIRST_SECONDS,
+    now: datetime | None = None,
+) -> ClaimResult:
+    """Claim up to `limit` rows for `owner` in the caller's (write) transaction."""
+    now = now or utcnow()
+    if limit <= 0:
+        return ClaimResult([])
+    expires = now + timedelta(seconds=lease_seconds)
+
+    picked: list[tuple[int, str, bool]] = []  # (id, team, probe)
+    candidates = _candidates(session, now=now, limit=limit)
+    probe_teams = _probe_teams(session, now)
+    paces = lock_paces(session, [t for _, t in candidates] + probe_teams, now)
+    seqs: dict[int, int] = {}
+    for row_id, team in candidates:
+        seq = pacing.take(paces[team], now)
+        if seq is not None:
+            picked.append((row_id, team, False))
+            seqs[row_id] = seq
+    # A paused workspace gets one request now and then, to see whether Front takes our
+    # credentials again (see `outcomes`).
+    for team in probe_teams:
+        if len(picked) >= limit:
+            break
+        found = _candidates(session, now=now, limit=1, team_id=team)
+        pace = paces[team]
+        if found:
+            seq = pacing.take(pace, now)
+            if seq is not None:
+                picked.append((found[0][0], team, True))
+                seqs[found[0][0]] = seq
+                pace.probes += 1
+                pacing.schedule_probe(pace, now, first=probe_first_seconds)
+    for pace in paces.values():
+        pacing.settle(pace, now)
+        session.add(pace)
+
+    if not picked:
+        session.flush()
+        return ClaimResult([], next_due(session, now))
+
+    ids = [row_id for row_id, _, _ in picked]
+    session.execute(
+        update(OutboxRow)
+        .where(col(OutboxRow.id).in_(ids))
+        .values(
+            status=OutboxStatus.sending,
+            lease_owner=owner,
+            lease_expires_at=expires,
+            next_attempt_at=expires,
+            attempts=OutboxRow.attempts + 1,
+            updated_at=now,
+        )
+    )
+    session.flush()
+    rows = {
+        r.id: r
+        for r in session.exec(
+            select(OutboxRow)
+            .where(col(OutboxRow.id).in_(ids))
+            .execution_options(populate_existing=True)
+        )
+    }
+    files: dict[int, list[ClaimedFile]] = {}
+    for f in session.exec(
+        select(OutboxFile)
+        .where(col(OutboxFile.outbox_id).in_(ids))
+        .order_by(col(OutboxFile.outbox_id), col(OutboxFile.position))
+    ):
+        files.setdefault(f.outbox_id, []).append(
+            ClaimedFile(f.filename, f.content_type, f.data or b"")
+        )
+    claimed = []
+    for row_id, team, probe in picked:
+        r = rows[row_id]
+        claimed.append(
+            ClaimedRow(
+                id=row_id,
+                operation=r.operation,
+                front_channel_id=r.front_channel_id,
+                path={str(k): str(v) for k, v in r.path.items()},
+                payload=dict(r.payload),
+                lane=r.lane,
+                team_id=team,
+                attempts=r.attempts,
+                created_at=r.created_at,
+                retried_at=r.retried_at,
+                lease_owner=owner,
+                lease_expires_at=expires,
+                pace_seq=seqs[row_id],
+                probe=probe,
+                files=tuple(files.get(row_id, ())),
+            )
+        )
+    due = None if len(claimed) >= limit else next_due(session, now)
+    return ClaimResult(claimed, due)

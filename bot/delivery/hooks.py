@@ -1,0 +1,131 @@
+"""Telling other parts of the app when a delivery ends: `DeliveryHooks`.
+
+Areas that show delivery state in Slack (a call card, a ✅ reaction on a logged
+message) register handlers once, at start-up, in `bot/server.py`:
+
+```
+hooks = DeliveryHooks()
+hooks.on_delivered("sync_inbound_message", mark_message_delivered)
+hooks.on_failed("create_call", show_call_failed)
+hooks.on_delivered("*", log_everything)          # "*" matches every operation
+
+async def mark_message_delivered(runtime: Runtime, row: OutboxRowSnapshot) -> None:
+    client = await runtime.slack_client(row.team_id)
+    ...
+```
+
+A handler is `async (runtime, OutboxRowSnapshot) -> None`. The flusher calls it after
+the outcome is committed, in the process that made the delivery, in a task of its own:
+`on_delivered` when Front accepted the request (`row.message_uid` / `row.template_id`
+hold what it answered), `on_failed` when the row became `failed` (it waits for a person:
+Retry or Discard on the alert; a later success calls `on_delivered`). Delivery is
+at-least-once, so a handler may, rarely, run twice for one row: make it idempotent.
+An exception in a handler is logged and changes nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from storage.models import OutboxRow
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+ANY_OPERATION = "*"
+
+
+@dataclass(frozen=True)
+class OutboxRowSnapshot:
+    """A row as it was committed when its delivery ended (plain values, no session)."""
+
+    id: int
+    operation: str
+    front_channel_id: str
+    path: dict[str, Any]
+    payload: dict[str, Any]
+    lane: str
+    status: str
+    attempts: int
+    team_id: str
+    slack_channel_id: str | None
+    slack_thread_ts: str | None
+    slack_user_id: str | None
+    message_uid: str | None
+    template_id: str | None
+    last_error_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+    @classmethod
+    def of(cls, row: OutboxRow) -> OutboxRowSnapshot:
+        assert row.id is not None
+        result = row.result or {}
+        return cls(
+            id=row.id,
+            operation=row.operation,
+            front_channel_id=row.front_channel_id,
+            path=dict(row.path),
+            payload=dict(row.payload),
+            lane=row.lane,
+            status=row.status,
+            attempts=row.attempts,
+            team_id=row.team_id,
+            slack_channel_id=row.slack_channel_id,
+            slack_thread_ts=row.slack_thread_ts,
+            slack_user_id=row.slack_user_id,
+            message_uid=result.get("message_uid"),
+            template_id=result.get("template_id"),
+            last_error_status=row.last_error_status,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            delivered_at=row.delivered_at,
+        )
+
+
+Handler = Callable[["Runtime", OutboxRowSnapshot], Awaitable[None]]
+
+
+class DeliveryHooks:
+    """Handlers per operation for the end of a delivery; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._delivered: dict[str, list[Handler]] = {}
+        self._failed: dict[str, list[Handler]] = {}
+
+    def on_delivered(self, operation: str, handler: Handler) -> Handler:
+        self._delivered.setdefault(str(operation), []).append(handler)
+        return handler
+
+    def on_failed(self, operation: str, handler: Handler) -> Handler:
+        self._failed.setdefault(str(operation), []).append(handler)
+        return handler
+
+    def _handlers(self, table: dict[str, list[Handler]], operation: str) -> list[Handler]:
+        return [*table.get(operation, ()), *table.get(ANY_OPERATION, ())]
+
+    def has_handlers(self, row: OutboxRowSnapshot) -> bool:
+        table = self._delivered if row.status == "delivered" else self._failed
+        return bool(self._handlers(table, row.operation))
+
+    async def run(self, runtime: Runtime, row: OutboxRowSnapshot) -> None:
+        """Run the handlers for how `row` ended; never raises."""
+        table = self._delivered if row.status == "delivered" else self._failed
+        for handler in self._handlers(table, row.operation):
+            try:
+                await handler(runtime, row)
+            except Exception:
+                log.exception(
+                    "delivery hook %s failed for outbox row %s (%s, %s)",
+                    getattr(handler, "__qualname__", handler),
+                    row.id,
+                    row.operation,
+                    row.status,
+                )

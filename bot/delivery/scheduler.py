@@ -1,0 +1,99 @@
+"""The delivery scheduler: APScheduler's asyncio scheduler, one per process, that only
+*triggers* flushes.
+
+APScheduler 3 must not share a job store between processes, so each process keeps its
+own in-memory scheduler; the outbox rows are the single source of truth and the claim
+is what keeps two processes from sending the same row. The interval job (coalesced, one
+instance at a time) starts a flush when none runs; `wake()` does the same at once, from
+any thread (enqueues commit in worker threads), so a new row does not wait for the tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.delivery.flusher import Flusher
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "flush-outbox"
+
+
+class DeliveryScheduler:
+    def __init__(self, flusher: Flusher, *, interval: float) -> None:
+        self.flusher = flusher
+        self.interval = interval
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self._task: asyncio.Task[object] | None = None
+
+    async def start(self) -> None:
+        """Start ticking in the running event loop (and flush once right away)."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        scheduler = AsyncIOScheduler(
+            event_loop=self._loop,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 1},
+        )
+        scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.interval,
+            id=JOB_ID,
+            next_run_time=utcnow(),
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("delivery scheduler started: flush every %ss", self.interval)
+
+    async def _tick(self) -> None:
+        self.trigger()
+
+    def trigger(self) -> None:
+        """Start a flush now, or have the running one look again. Event loop thread only."""
+        if self.flusher.running:
+            self.flusher.request()
+        elif self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._flush(), name="flush")
+
+    async def _flush(self) -> None:
+        try:
+            await self.flusher.flush()
+        except Exception:
+            log.exception("outbox flush failed; the next tick tries again")
+
+    def wake(self) -> None:
+        """Flush now. Safe from any thread; a no-op before start and after stop."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if threading.get_ident() == self._loop_thread:
+            self.trigger()
+            return
+        try:
+            loop.call_soon_threadsafe(self.trigger)
+        except RuntimeError:  # the loop closed meanwhile
+            pass
+
+    async def stop(self, *, grace: float = 10.0) -> None:
+        """Stop ticking; let the flush in progress finish its sends (up to `grace` s)."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        loop, self._loop = self._loop, None
+        del loop
+        task = self._task
+        if task is not None and not task.done():
+            self.flusher.stop()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout=grace)
+            except TimeoutError:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        await self.flusher.aclose()
