@@ -1,21 +1,60 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
+from bot.delivery.flusher import Flusher, FlushStats
+from bot.delivery.hooks import DeliveryHooks
+from bot.frontsim import SimState
 from bot.services import links
+from bot.slack.listeners.messages import register_delivery_hooks
 from storage.engine import session_scope
 from tests.conftest import make_settings
+from tests.front.simulator import APP_SECRET, APP_UID, simulator
 from tests.helpers.app import RunningApp, running_app
 from tests.helpers.fake_slack import FakeSlack
 from tests.messages.payloads import CHANNEL, TEAM
 
 
+@dataclass
+class Sim:
+    url: str
+    state: SimState
+
+
 @pytest.fixture
-def app(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningApp]:
+def sim() -> Iterator[Sim]:
+    with simulator() as (url, state):
+        yield Sim(url, state)
+
+
+def deliver(app: RunningApp) -> FlushStats:
+    """Send what the outbox holds to the simulator, as `serve` does, with our hooks."""
+    hooks = DeliveryHooks()
+    register_delivery_hooks(hooks)
+
+    async def run() -> FlushStats:
+        flusher = Flusher(app.runtime, hooks=hooks, idle_wait=0.0)
+        try:
+            return await flusher.flush()
+        finally:
+            await flusher.aclose()  # waits for the hooks
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def app(database_url: str, fake_slack: FakeSlack, sim: Sim) -> Iterator[RunningApp]:
     settings = make_settings(
-        database_url=database_url, slack_api_url=fake_slack.api_url, default_phone_region="FR"
+        database_url=database_url,
+        slack_api_url=fake_slack.api_url,
+        default_phone_region="FR",
+        front_app_uid=APP_UID,
+        front_app_secret=APP_SECRET,
+        front_api_url=sim.url,
     )
     fake_slack.add_user("U1", name="Bob Agent", email="bob@acme.example", team_id=TEAM)
     fake_slack.add_user("U2", name="Cleo Agent", email="cleo@acme.example", team_id=TEAM)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from types import SimpleNamespace
 from typing import Any
 
 from sqlmodel import select
 
-from bot.slack.listeners.messages import on_message_delivered, on_message_failed
+from bot.delivery.hooks import OutboxRowSnapshot
+from bot.slack.listeners.messages import on_message_delivered
 from bot.slack.views.messages import MessageIds
 from storage.engine import session_scope
 from storage.models import LoggedMessage, OutboxFile, OutboxRow, ThreadLink
 from tests.helpers.app import RunningApp
 from tests.helpers.fake_slack import FakeSlack
+from tests.messages.conftest import Sim, deliver
 from tests.messages.payloads import (
     CHANNEL,
     block_actions,
@@ -70,7 +71,7 @@ def customer_message(ts: str = ROOT, **extra: Any) -> dict[str, Any]:
 
 
 def test_shortcut_on_a_customers_message_logs_it_inbound(
-    linked: RunningApp, fake_slack: FakeSlack
+    linked: RunningApp, fake_slack: FakeSlack, sim: Sim
 ) -> None:
     app = linked
     form = shortcut_form(app, fake_slack, customer_message())
@@ -122,9 +123,19 @@ def test_shortcut_on_a_customers_message_logs_it_inbound(
         (link,) = s.exec(select(ThreadLink)).all()
     assert (link.kind, link.thread_ts) == ("conversation", ROOT)
 
+    # Through the outbox to Front (the simulator checks every request against the spec).
+    assert deliver(app).delivered == 1
+    (received,) = sim.state.requests("sync_inbound_message")
+    assert received["body"] == row.payload and received["channel_id"] == "cha_123"
+    # Front has it: everyone sees the reaction on the Slack message.
+    (reaction,) = fake_slack.called("reactions.add")
+    assert reaction == {"channel": CHANNEL, "timestamp": ROOT, "name": "inbox_tray"}
+    (message,) = logged(app)
+    assert message.delivery_state == "delivered" and message.message_uid
+
 
 def test_a_reply_in_the_thread_joins_the_conversation(
-    linked: RunningApp, fake_slack: FakeSlack
+    linked: RunningApp, fake_slack: FakeSlack, sim: Sim
 ) -> None:
     app = linked
     form = shortcut_form(app, fake_slack, customer_message())
@@ -158,9 +169,15 @@ def test_a_reply_in_the_thread_joins_the_conversation(
     button = find_button(notes[-1]["blocks"], ids.mark_failed)
     assert button is not None and button["value"] == f"slack:T1:{CHANNEL}:{REPLY}"
 
+    assert deliver(app).delivered == 2
+    sent = sim.state.requests()
+    assert [r["operation"] for r in sent] == ["sync_inbound_message", "sync_outbound_message"]
+    assert sent[1]["body"]["metadata"] == second.payload["metadata"]
+    assert [r["timestamp"] for r in fake_slack.called("reactions.add")] == [ROOT, REPLY]
+
 
 def test_the_same_message_twice_goes_to_front_once(
-    linked: RunningApp, fake_slack: FakeSlack
+    linked: RunningApp, fake_slack: FakeSlack, sim: Sim
 ) -> None:
     app = linked
     first = shortcut_form(app, fake_slack, customer_message())
@@ -177,6 +194,8 @@ def test_the_same_message_twice_goes_to_front_once(
     assert notice["title"]["text"] == "Already in Front"
     assert "already in Front channel `cha_123`" in notice["blocks"][0]["text"]["text"]
     assert len(rows(app)) == 1
+    deliver(app)
+    assert sim.state.stats()["accepted"] == {"sync_inbound_message": 1}
 
 
 def test_logmsg_normalises_the_phone_number_and_posts_a_card(
@@ -251,7 +270,9 @@ def outbox_files(app: RunningApp, row: OutboxRow) -> list[tuple[str, str, bytes 
     return [(f.filename, f.content_type, f.data) for f in files]
 
 
-def test_message_files_are_fetched_and_queued(linked: RunningApp, fake_slack: FakeSlack) -> None:
+def test_message_files_go_to_front_as_multipart(
+    linked: RunningApp, fake_slack: FakeSlack, sim: Sim
+) -> None:
     app = linked
     files = [
         fake_slack.add_file("F1", "invoice.pdf", b"%PDF-1.4 invoice", "application/pdf"),
@@ -273,6 +294,17 @@ def test_message_files_are_fetched_and_queued(linked: RunningApp, fake_slack: Fa
     assert_valid(row.operation, row.payload)
     note = fake_slack.wait_for("chat.postEphemeral")[-1]
     assert "with 2 files" in note["blocks"][0]["text"]["text"]
+
+    assert deliver(app).delivered == 1
+    (received,) = sim.state.requests("sync_inbound_message")
+    assert [
+        (f["field"], f["filename"], f["content_type"], f["size"]) for f in received["files"]
+    ] == [
+        ("attachments[0]", "invoice.pdf", "application/pdf", 16),
+        ("attachments[1]", "photo.png", "image/png", 10),
+    ]
+    assert received["body"]["metadata"] == row.payload["metadata"]
+    assert received["body"]["sender"] == row.payload["sender"]
 
 
 def test_logmsg_uploads_are_queued(linked: RunningApp, fake_slack: FakeSlack) -> None:
@@ -320,7 +352,9 @@ def test_files_over_25_mb_are_answered_before_anything_is_queued(
     assert "Remove some" in errors[ids.files_block]
 
 
-def test_mark_an_outbound_message_as_failed(linked: RunningApp, fake_slack: FakeSlack) -> None:
+def test_mark_an_outbound_message_as_failed(
+    linked: RunningApp, fake_slack: FakeSlack, sim: Sim
+) -> None:
     app = linked
     ours = {"user": "U1", "user_team": "T1", "ts": ROOT, "text": "Your refund is on its way"}
     form = shortcut_form(app, fake_slack, ours)
@@ -358,6 +392,11 @@ def test_mark_an_outbound_message_as_failed(linked: RunningApp, fake_slack: Fake
     told = fake_slack.wait_for("chat.postEphemeral", 3)[-1]
     assert "<@U2> already marked" in told["text"]
     assert len(rows(app)) == 2
+
+    assert deliver(app).delivered == 2
+    (call,) = sim.state.requests("update_external_message_status")
+    assert call["path_params"] == status.path
+    assert call["body"] == {"status": "failed", "reason": "Bounced"}
 
 
 def test_mark_failed_from_a_card_updates_the_card(
@@ -397,52 +436,40 @@ def test_unlinked_channels_are_answered(app: RunningApp, fake_slack: FakeSlack) 
     assert rows(app) == []
 
 
-def snapshot(row: OutboxRow, status: str, message_uid: str | None = None) -> SimpleNamespace:
-    """What the delivery hooks receive (an outbox row's snapshot)."""
-    return SimpleNamespace(
-        id=row.id,
-        operation=row.operation,
-        team_id=row.team_id,
-        payload=row.payload,
-        path=row.path,
-        status=status,
-        message_uid=message_uid,
-    )
-
-
-def test_front_accepting_a_message_adds_the_reaction(
-    linked: RunningApp, fake_slack: FakeSlack
-) -> None:
+def test_hooks_are_idempotent(linked: RunningApp, fake_slack: FakeSlack) -> None:
     app = linked
     form = shortcut_form(app, fake_slack, customer_message())
     app.interact(view_submission(form, form_values(handle="ada@customer.example", body="hi")))
-    (row,) = wait_rows(app, 1)
-    asyncio.run(on_message_delivered(app.runtime, snapshot(row, "delivered", "uid_1")))
-    (reaction,) = fake_slack.called("reactions.add")
-    assert reaction == {"channel": CHANNEL, "timestamp": ROOT, "name": "inbox_tray"}
-    (message,) = logged(app)
-    assert (message.delivery_state, message.message_uid) == ("delivered", "uid_1")
-    # At-least-once delivery: a second run meets Slack's already_reacted and is fine.
+    wait_rows(app, 1)
+    deliver(app)
+    assert len(fake_slack.called("reactions.add")) == 1
+    # At-least-once delivery: a hook may run twice and meet Slack's already_reacted.
     fake_slack.respond("reactions.add", lambda _args: {"ok": False, "error": "already_reacted"})
-    asyncio.run(on_message_delivered(app.runtime, snapshot(row, "delivered", "uid_1")))
+    (row,) = rows(app)
+    asyncio.run(on_message_delivered(app.runtime, OutboxRowSnapshot.of(row)))
+    assert len(fake_slack.called("reactions.add")) == 2
     assert fake_slack.called("chat.update") == []  # no card for a Slack message
 
 
 def test_cards_show_the_delivery_state(linked: RunningApp, fake_slack: FakeSlack) -> None:
     app = linked
-    app.command("/logmsg", trigger_id="trig-cmd")
-    form = fake_slack.wait_for("views.open")[-1]["view"]
-    app.interact(view_submission(form, form_values(handle="+33612345678", body="Allô")))
-    (row,) = wait_rows(app, 1)
-    card = fake_slack.wait_for("chat.postMessage")[-1]
-    assert "Queued for Front" in card["blocks"][1]["elements"][0]["text"]
-    asyncio.run(on_message_failed(app.runtime, snapshot(row, "failed")))
-    update = fake_slack.wait_for("chat.update")[-1]
-    assert "delivery failed" in update["blocks"][1]["elements"][0]["text"]
-    asyncio.run(on_message_delivered(app.runtime, snapshot(row, "delivered", "uid_2")))
-    update = fake_slack.wait_for("chat.update", 2)[-1]
-    assert update["ts"] == logged(app)[0].card_ts
-    assert "In Front" in update["blocks"][1]["elements"][0]["text"]
+    for body in ("Allô", "Broken"):
+        app.command("/logmsg", trigger_id="trig-cmd")
+        form = fake_slack.wait_for("views.open", 2 if body == "Broken" else 1)[-1]["view"]
+        app.interact(view_submission(form, form_values(handle="+33612345678", body=body)))
+    good, bad = wait_rows(app, 2)
+    cards = fake_slack.wait_for("chat.postMessage", 2)
+    assert all("Queued for Front" in c["blocks"][1]["elements"][0]["text"] for c in cards)
+    with session_scope(app.runtime.engine) as s:
+        row = s.get(OutboxRow, bad.id)
+        assert row is not None
+        row.payload = {**row.payload, "body": 42}  # Front would refuse this for good
+    stats = deliver(app)
+    assert (stats.delivered, stats.failed) == (1, 1)
+    first, second = logged(app)
+    updates = {u["ts"]: u for u in fake_slack.called("chat.update")}
+    assert "In Front" in updates[first.card_ts]["blocks"][1]["elements"][0]["text"]
+    assert "delivery failed" in updates[second.card_ts]["blocks"][1]["elements"][0]["text"]
     assert fake_slack.called("reactions.add") == []  # the card is the record, not a message
 
 

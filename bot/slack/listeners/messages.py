@@ -16,13 +16,14 @@ updated as its delivery goes.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 
+from bot.delivery.hooks import DeliveryHooks, OutboxRowSnapshot
 from bot.delivery.outbox import FileToSend
 from bot.runtime import Runtime
 from bot.services import messages as svc
@@ -717,18 +718,7 @@ async def mark_failed_submitted(
 # Delivery hooks -------------------------------------------------------------------------
 
 
-class DeliveredRow(Protocol):
-    """What the delivery hooks hand over (an outbox row's snapshot)."""
-
-    operation: str
-    team_id: str
-    payload: dict[str, Any]
-    path: dict[str, Any]
-    status: str
-    message_uid: str | None
-
-
-async def on_message_delivered(runtime: Runtime, row: DeliveredRow) -> None:
+async def on_message_delivered(runtime: Runtime, row: OutboxRowSnapshot) -> None:
     """Front accepted a logged message: react to the Slack message, update its card."""
     message = await in_transaction(
         runtime,
@@ -757,7 +747,7 @@ async def on_message_delivered(runtime: Runtime, row: DeliveredRow) -> None:
     await _update_card(client, message)
 
 
-async def on_message_failed(runtime: Runtime, row: DeliveredRow) -> None:
+async def on_message_failed(runtime: Runtime, row: OutboxRowSnapshot) -> None:
     """Front refused a logged message for good: its card says so (the alert says why)."""
     message = await in_transaction(
         runtime,
@@ -771,4 +761,8 @@ async def on_message_failed(runtime: Runtime, row: DeliveredRow) -> None:
         await _update_card(await runtime.slack_client(row.team_id), message)
 
 
-MESSAGE_OPERATIONS = (svc.SYNC_INBOUND, svc.SYNC_OUTBOUND, svc.UPDATE_STATUS)
+def register_delivery_hooks(hooks: DeliveryHooks) -> None:
+    """Cards and reactions follow their messages' deliveries (wired in `bot/server.py`)."""
+    for operation in (svc.SYNC_INBOUND, svc.SYNC_OUTBOUND, svc.UPDATE_STATUS):
+        hooks.on_delivered(operation, on_message_delivered)
+        hooks.on_failed(operation, on_message_failed)
