@@ -9,6 +9,8 @@ from typing import Any
 
 from openapi_schema_validator import OAS30Validator, validate
 
+from bot.front import InboundMessage, MessageStatus, OutboundMessage
+
 SPEC = Path(__file__).resolve().parents[2] / "bot" / "front" / "openapi.json"
 
 
@@ -26,7 +28,16 @@ def request_schema(operation_id: str) -> dict[str, Any]:
     raise KeyError(operation_id)
 
 
+MODELS: dict[str, Any] = {
+    "sync_inbound_message": InboundMessage,
+    "sync_outbound_message": OutboundMessage,
+    "update_external_message_status": MessageStatus,
+}
+
+
 def assert_valid(operation: str, payload: dict[str, Any]) -> None:
-    """`operation` in snake_case (the outbox's name); raises if the body breaks the spec."""
+    """`operation` in snake_case (the outbox's name); raises if the body breaks the spec,
+    or the client's stricter models (200-character ids, at least one recipient)."""
     schema = {**request_schema(operation.replace("_", "-")), "components": _spec()["components"]}
     validate(payload, schema, cls=OAS30Validator)
+    MODELS[operation].model_validate(payload)
