@@ -16,6 +16,7 @@ updated as its delivery goes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -203,7 +204,7 @@ async def log_to_front(
     await _fill(client, opened["view"]["id"], _shortcut_form(context["runtime"], client, shortcut))
 
 
-async def _fill(client: AsyncWebClient, view_id: str, building: Any) -> None:
+async def _fill(client: AsyncWebClient, view_id: str, building: Awaitable[dict[str, Any]]) -> None:
     """Replace the loading modal with what `building` (a coroutine) makes, or say why not."""
     try:
         view = await building
