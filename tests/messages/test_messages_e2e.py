@@ -51,8 +51,9 @@ def wait_rows(app: RunningApp, count: int, timeout: float = 5.0) -> list[OutboxR
 def shortcut_form(app: RunningApp, fake: FakeSlack, message: dict[str, Any]) -> dict[str, Any]:
     """Run the shortcut on `message` and return the form it ends up showing."""
     before = len(fake.called("views.update"))
+    opens = len(fake.called("views.open"))
     assert app.interact(message_action(message)).status_code == 200
-    opened = fake.wait_for("views.open", 1)[-1]
+    opened = fake.wait_for("views.open", opens + 1)[-1]
     assert opened["trigger_id"] == "trig-shortcut"
     update = fake.wait_for("views.update", before + 1)[-1]
     return dict(update["view"])
@@ -536,3 +537,36 @@ def test_a_message_too_long_to_edit_is_logged_whole(
     assert row.payload["body"].count("line &lt;x&gt;") == 400
     (asked,) = fake_slack.called("conversations.replies")
     assert (asked["ts"], asked["oldest"], asked["latest"]) == (ROOT, REPLY, REPLY)
+
+
+def test_the_shortcut_continues_a_logmsg_conversation(
+    linked: RunningApp, fake_slack: FakeSlack, sim: Sim
+) -> None:
+    app = linked
+    app.command("/logmsg", trigger_id="trig-cmd")
+    form = fake_slack.wait_for("views.open")[-1]["view"]
+    app.interact(view_submission(form, form_values(handle="+33612345678", name="Ada", body="Hi")))
+    (first,) = wait_rows(app, 1)
+    card_ts = logged(app)[0].card_ts
+    assert card_ts is not None
+    # A teammate pastes the customer's next SMS in the card's thread and logs it.
+    pasted = {
+        "user": "U2",
+        "user_team": "T1",
+        "ts": "1999999999.000001",
+        "thread_ts": card_ts,
+        "text": "She answered: tomorrow is fine",
+    }
+    form = shortcut_form(app, fake_slack, pasted)
+    shown = initial_values(form)
+    assert (shown[ids.handle_block], shown[ids.name_block]) == ("+33612345678", "Ada")
+    values = form_values(handle="+33612345678", name="Ada", body=shown[ids.body_block])
+    app.interact(view_submission(form, values))
+    _, second = wait_rows(app, 2)
+    assert second.lane == first.lane
+    assert (
+        second.payload["metadata"]["referenced_message_external_id"]
+        == (first.payload["metadata"]["external_id"])
+    )
+    assert deliver(app).delivered == 2
+    assert sim.state.stats()["accepted"] == {"sync_inbound_message": 2}
