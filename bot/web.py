@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import aiohttp
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
@@ -95,6 +96,12 @@ def create_web_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # One pool of connections to Slack's Web API for the server's life (Bolt hands it
+        # to each request's client): the views.open right after an ack then reuses a
+        # connection instead of opening (and TLS-handshaking) a new one.
+        slack_session = aiohttp.ClientSession()
+        if bolt.client.session is None:
+            bolt.client.session = slack_session
         for hook in on_startup or []:
             await hook()
         try:
@@ -102,6 +109,7 @@ def create_web_app(
         finally:
             for hook in on_shutdown or []:
                 await hook()
+            await slack_session.close()
 
     routes = [
         Route("/slack/events", slack_events, methods=["POST"]),

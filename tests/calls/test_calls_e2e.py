@@ -222,6 +222,16 @@ def test_logcall_in_an_unlinked_channel_says_how_to_link(
     assert "not connected to Front" in answer["text"] and "/switchboard connect" in answer["text"]
 
 
+def test_logcall_after_a_disconnect_says_how_to_link(linked: RunningApp, fake: FakeSlack) -> None:
+    open_logcall(linked, fake)  # linked: no notice (and remembered for a while)
+    fake.add_user("U1", name="Ada Lovelace", email="ada@example.com", is_admin=True)
+    linked.command("/switchboard", "disconnect", response_url=f"{fake.base_url}/respond/d")
+    wait_responses(fake)
+    open_logcall(linked, fake)
+    (update,) = fake.wait_for("views.update")
+    assert "/switchboard connect" in json.dumps(update["view"])
+
+
 # The card's buttons ----------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -60,6 +61,42 @@ MAX_MEMBERS_TO_RESOLVE = 50
 async def _field_error(ack: AsyncAck, block: str, text: str) -> None:
     """Answer the submission with an error under `block`; the modal stays as typed."""
     await ack(response_action="errors", errors={str(block): text})
+
+
+class LinkedChannels:
+    """Channels this process saw linked within the last minute.
+
+    `/logcall` checks the link only to warn early ("not connected yet"), after the modal
+    is open, on the event loop that acks the next requests; for a channel it saw linked a
+    moment ago it skips that thread hop and query. The check that counts runs when the
+    call is stored (in its transaction), so a stale entry only delays the warning.
+    """
+
+    ttl_seconds = 60.0
+    max_entries = 10_000
+
+    def __init__(self) -> None:
+        self._until: dict[tuple[str, str, str], float] = {}
+
+    def __contains__(self, key: tuple[str, str, str]) -> bool:
+        until = self._until.get(key)
+        return until is not None and until > time.monotonic()
+
+    def add(self, key: tuple[str, str, str]) -> None:
+        if len(self._until) >= self.max_entries:
+            self._until.clear()
+        self._until[key] = time.monotonic() + self.ttl_seconds
+
+    def discard(self, key: tuple[str, str, str]) -> None:
+        self._until.pop(key, None)
+
+
+LINKED = LinkedChannels()
+
+
+def linked_key(runtime: Runtime, team_id: str, channel_id: str) -> tuple[str, str, str]:
+    # Per database too: tests (and tools) run several apps in one process.
+    return (runtime.settings.database_url, team_id, channel_id)
 
 
 def _runtime(context: dict[str, Any]) -> Runtime:
@@ -120,13 +157,16 @@ async def logcall_command(
         trigger_id=command["trigger_id"], view=log_call_modal(meta, prefill, now=utcnow())
     )
     # Only now, with the modal open, is there time to look at the database.
+    runtime = _runtime(context)
+    key = linked_key(runtime, meta.team_id, meta.channel_id)
+    if key in LINKED:
+        return
     link = await read(
-        _runtime(context),
-        links.get_link,
-        team_id=meta.team_id,
-        slack_channel_id=meta.channel_id,
+        runtime, links.get_link, team_id=meta.team_id, slack_channel_id=meta.channel_id
     )
-    if link is None:
+    if link is not None:
+        LINKED.add(key)
+    else:
         text = str(NotLinked())
         await client.views_update(
             view_id=opened["view"]["id"], view=notice_modal("Not connected yet", text)
@@ -676,7 +716,10 @@ async def thread_recording_clicked(
 
 
 __all__ = [
+    "LINKED",
+    "LinkedChannels",
     "file_shared",
+    "linked_key",
     "log_call_submitted",
     "logcall_command",
     "read_call_form",

@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.runtime import Runtime
 from bot.services import links
 from bot.services.uow import in_transaction
+from bot.slack.listeners import calls
 from bot.slack.permissions import require_admin
 from bot.slack.views import help_blocks
 
@@ -73,6 +74,7 @@ async def disconnect_subcommand(
         team_id=command["team_id"],
         slack_channel_id=command["channel_id"],
     )
+    calls.LINKED.discard(calls.linked_key(runtime, command["team_id"], command["channel_id"]))
     return (
         f"Disconnected <#{command['channel_id']}> from Front channel `{link.front_channel_id}`. "
         "Deliveries already queued still go out."

@@ -5,6 +5,8 @@ trip through Slack (channel, thread, call, version) rides in pydantic models.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from datetime import datetime
 from enum import StrEnum
@@ -189,13 +191,19 @@ def _md(text: str) -> MarkdownTextObject:
 # The log-call modal ------------------------------------------------------------------
 
 
-def log_call_modal(meta: CallModalMeta, prefill: Prefill, *, now: datetime) -> dict[str, Any]:
+@functools.cache
+def _log_call_skeleton() -> str:
+    """The log-call modal without its per-call values, built once with slack_sdk's models.
+
+    /logcall opens it right after the ack on the same event loop that acks the next
+    requests; the models' validation costs about half a millisecond per build, a copy
+    of this JSON a few microseconds.
+    """
     direction_options = [_option(d.value, DIRECTION_LABELS[d]) for d in Direction]
     status_options = [
         _option(Status.ringing, "Ringing"),
         _option(Status.queued, "Queued (waiting for a teammate)"),
     ]
-    direction = prefill.direction or Direction.inbound
     blocks: list[Block] = [
         InputBlock(
             block_id=CallIds.direction_block,
@@ -203,7 +211,7 @@ def log_call_modal(meta: CallModalMeta, prefill: Prefill, *, now: datetime) -> d
             element=RadioButtonsElement(
                 action_id=CallIds.direction_input,
                 options=direction_options,
-                initial_option=direction_options[list(Direction).index(direction)],
+                initial_option=direction_options[0],
             ),
         ),
         InputBlock(
@@ -211,22 +219,14 @@ def log_call_modal(meta: CallModalMeta, prefill: Prefill, *, now: datetime) -> d
             label="Their number or handle",
             hint="With the country code, e.g. +33 6 12 34 56 78",
             element=PlainTextInputElement(
-                action_id=CallIds.party_input,
-                initial_value=prefill.party or None,
-                placeholder="+33 6 12 34 56 78",
-                max_length=200,
-                focus_on_load=not prefill.party,
+                action_id=CallIds.party_input, placeholder="+33 6 12 34 56 78", max_length=200
             ),
         ),
         InputBlock(
             block_id=CallIds.name_block,
             label="Their name",
             optional=True,
-            element=PlainTextInputElement(
-                action_id=CallIds.name_input,
-                initial_value=prefill.name or None,
-                max_length=255,
-            ),
+            element=PlainTextInputElement(action_id=CallIds.name_input, max_length=255),
         ),
         InputBlock(
             block_id=CallIds.status_block,
@@ -240,27 +240,45 @@ def log_call_modal(meta: CallModalMeta, prefill: Prefill, *, now: datetime) -> d
         InputBlock(
             block_id=CallIds.started_block,
             label="Started",
-            element=DateTimePickerElement(
-                action_id=CallIds.started_input, initial_date_time=int(now.timestamp())
-            ),
+            element=DateTimePickerElement(action_id=CallIds.started_input),
         ),
         InputBlock(
             block_id=CallIds.agent_block,
             label="Teammate on the call",
             hint="Their Slack email tells Front who took the call.",
-            element=UserSelectElement(action_id=CallIds.agent_input, initial_user=meta.user_id),
+            element=UserSelectElement(action_id=CallIds.agent_input),
         ),
     ]
-    title = "Log a call" if meta.parent_external_call_id is None else f"Log leg {meta.leg}"
-    return View(
+    view = View(
         type="modal",
         callback_id=CallIds.log_view,
-        title=title,
+        title="Log a call",
         submit="Log call",
         close="Cancel",
-        private_metadata=meta.model_dump_json(exclude_defaults=True),
         blocks=blocks,
-    ).to_dict()
+    )
+    return json.dumps(view.to_dict())
+
+
+def log_call_modal(meta: CallModalMeta, prefill: Prefill, *, now: datetime) -> dict[str, Any]:
+    """The log-call modal, pre-filled from `/logcall <text>` (or a transfer's first leg)."""
+    view: dict[str, Any] = json.loads(_log_call_skeleton())
+    elements = {b["block_id"]: b["element"] for b in view["blocks"]}
+    direction = elements[CallIds.direction_block]
+    chosen = list(Direction).index(prefill.direction or Direction.inbound)
+    direction["initial_option"] = direction["options"][chosen]
+    if prefill.party:
+        elements[CallIds.party_block]["initial_value"] = prefill.party[:200]
+    else:
+        elements[CallIds.party_block]["focus_on_load"] = True
+    if prefill.name:
+        elements[CallIds.name_block]["initial_value"] = prefill.name[:255]
+    elements[CallIds.started_block]["initial_date_time"] = int(now.timestamp())
+    elements[CallIds.agent_block]["initial_user"] = meta.user_id
+    if meta.parent_external_call_id is not None:
+        view["title"]["text"] = f"Log leg {meta.leg}"
+    view["private_metadata"] = meta.model_dump_json(exclude_defaults=True)
+    return view
 
 
 def notice_modal(title: str, text: str) -> dict[str, Any]:
