@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -156,3 +157,45 @@ def test_disable_button_patches_the_template(app: RunningApp, fake_slack: FakeSl
     with session_scope(app.runtime.engine, readonly=True) as s:
         ops = [r.operation for r in s.exec(select(OutboxRow).order_by(OutboxRow.id))]  # type: ignore[arg-type]
     assert ops == ["sync_application_message_template", "update_application_message_template"]
+
+
+def _wait_responses(fake_slack: FakeSlack, count: int) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 5
+    while len(fake_slack.responses) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return [answer for _, answer in fake_slack.responses]
+
+
+def test_status_subcommand_is_for_admins_and_queues_update_channel(
+    app: RunningApp, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_user("UADMIN", name="Ada Admin", is_admin=True)
+    fake_slack.add_user("UMEMBER", name="Max Member")
+    url = f"{fake_slack.base_url}/respond/1"
+    app.command("/switchboard", "status offline", user_id="UMEMBER", response_url=url)
+    (refused,) = fake_slack.wait_for("chat.postEphemeral")
+    assert refused["user"] == "UMEMBER"
+    assert "Only workspace admins and owners can set the Front channel's status" in refused["text"]
+    app.command("/switchboard", "status offline", user_id="UADMIN", response_url=url)
+    (answer,) = _wait_responses(fake_slack, 1)
+    assert "`cha_9` will be set to *offline*" in answer["text"]
+    with session_scope(app.runtime.engine, readonly=True) as s:
+        (row,) = s.exec(select(OutboxRow)).all()
+    assert (row.operation, row.payload) == ("update_channel", {"status": "offline"})
+
+
+def test_templates_subcommand_opens_the_list(app: RunningApp, fake_slack: FakeSlack) -> None:
+    fake_slack.add_user("UADMIN", name="Ada Admin", is_owner=True)
+    app.command("/switchboard", "templates", user_id="UADMIN", trigger_id="trig-t")
+    (opened,) = fake_slack.wait_for("views.open")
+    assert opened["trigger_id"] == "trig-t"
+    assert opened["view"]["callback_id"] == TemplateIds.list_view
+    assert "No templates yet." in json.dumps(opened["view"])
+
+
+def test_other_message_events_are_acknowledged(app: RunningApp) -> None:
+    body = event_body(
+        {"type": "message", "channel": "C1", "user": "U1", "text": "hi", "ts": "5.5"},
+        event_id="Ev-msg",
+    )
+    assert app.post(body, content_type="application/json").status_code == 200

@@ -26,6 +26,10 @@ from bot.slack.views.templates import (
 from storage.models import MessageTemplate
 
 
+async def ignore_event() -> None:
+    """Events we subscribe to for one case (files in call threads) and otherwise ignore."""
+
+
 async def app_home_opened(
     event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
 ) -> None:
