@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session, col, select
 
 from bot.runtime import Runtime
 from bot.services import calls
-from bot.services.uow import in_transaction
+from bot.services.uow import in_transaction, read
 from bot.slack.views.calls import call_card_blocks, card_text
+from storage.models import DeliveryAlertPost, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,9 @@ CALL_OPERATIONS = (
     "add_call_transcript",
     "add_call_recording",
 )
+
+# How long a failed delivery's card waits for its alert to be posted, to link to it.
+ALERT_WAIT_SECONDS = 3.0
 
 # Two refreshes of one card in this process run one after the other, so an older read
 # never overwrites a newer card.
@@ -77,6 +83,10 @@ async def refresh_call_card(
 
 class _Row(Protocol):
     @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
     def operation(self) -> str: ...
     @property
     def path(self) -> Mapping[str, Any]: ...
@@ -89,10 +99,34 @@ async def on_call_delivery_ended(runtime: Runtime, row: _Row) -> None:
     external_call_id = row.path.get("external_call_id") or row.payload.get("external_call_id")
     if not external_call_id:
         return
+    if row.status == "failed":
+        # The failure alert is posted beside this hook, at the same time: give it a moment
+        # so that the card can link to it.
+        await _wait_for_alert_post(runtime, row.id)
     try:
         await refresh_call_card(runtime, str(external_call_id))
     except calls.CallNotFound:
         log.info("call %s is gone; no card to refresh", external_call_id)
+
+
+def _alert_posted(*, session: Session, row_id: int) -> bool:
+    row = session.get(OutboxRow, row_id)
+    if row is None or row.alert_id is None:
+        return False
+    posted = session.exec(
+        select(DeliveryAlertPost.id).where(
+            DeliveryAlertPost.alert_id == row.alert_id, col(DeliveryAlertPost.ts).is_not(None)
+        )
+    ).first()
+    return posted is not None
+
+
+async def _wait_for_alert_post(runtime: Runtime, row_id: int) -> None:
+    deadline = time.monotonic() + ALERT_WAIT_SECONDS
+    while not await read(runtime, _alert_posted, row_id=row_id):
+        if time.monotonic() >= deadline:
+            return
+        await asyncio.sleep(0.05)
 
 
 Hook = Callable[[Runtime, Any], Awaitable[None]]

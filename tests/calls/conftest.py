@@ -1,23 +1,62 @@
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from bot.delivery.flusher import Flusher, FlushStats
+from bot.delivery.hooks import DeliveryHooks
+from bot.frontsim import SimState
+from bot.slack.call_cards import register_call_hooks
 from tests.conftest import make_settings
+from tests.front.simulator import APP_SECRET, APP_UID, simulator
 from tests.helpers.app import RunningApp, running_app
 from tests.helpers.fake_slack import FakeSlack
 
 
+@dataclass
+class Sim:
+    url: str
+    state: SimState
+
+
 @pytest.fixture
-def app(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningApp]:
+def sim() -> Iterator[Sim]:
+    with simulator(enforce_call_lifecycle=True) as (url, state):
+        yield Sim(url, state)
+
+
+@pytest.fixture
+def app(database_url: str, fake_slack: FakeSlack, sim: Sim) -> Iterator[RunningApp]:
     settings = make_settings(
-        database_url=database_url, slack_api_url=fake_slack.api_url, default_phone_region="FR"
+        database_url=database_url,
+        slack_api_url=fake_slack.api_url,
+        default_phone_region="FR",
+        front_app_uid=APP_UID,
+        front_app_secret=APP_SECRET,
+        front_api_url=sim.url,
     )
     with running_app(settings) as running:
         yield running
+
+
+def deliver(app: RunningApp) -> FlushStats:
+    """Send what the outbox holds to the simulator, as `serve` does, with the call hooks."""
+    hooks = DeliveryHooks()
+    register_call_hooks(hooks)
+
+    async def run() -> FlushStats:
+        flusher = Flusher(app.runtime, hooks=hooks, idle_wait=0.0)
+        try:
+            return await flusher.flush()
+        finally:
+            await flusher.aclose()  # waits for the hooks
+
+    return asyncio.run(run())
 
 
 def wait_responses(fake: FakeSlack, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from bot.slack.listeners import calls as calls_listeners
 from bot.slack.views.calls import CallIds
 from storage.engine import session_scope
 from storage.models import Call, OutboxFile, OutboxRow, ThreadLink
-from tests.calls.conftest import wait_responses
+from tests.calls.conftest import Sim, deliver, wait_responses
 from tests.calls.payloads import (
     assert_valid_for_spec,
     buttons,
@@ -102,7 +102,9 @@ def status_buttons(card: dict[str, Any]) -> list[str]:
 # /logcall ------------------------------------------------------------------------------
 
 
-def test_logcall_prefills_the_modal_and_logs_the_call(linked: RunningApp, fake: FakeSlack) -> None:
+def test_logcall_prefills_the_modal_and_logs_the_call(
+    linked: RunningApp, fake: FakeSlack, sim: Sim
+) -> None:
     view = open_logcall(linked, fake, "+33 6 12 34 56 78 Bob Martin out")
     assert fake.called("views.open")[0]["trigger_id"] == "trig-1"
     blocks = {b["block_id"]: b for b in view["blocks"]}
@@ -171,6 +173,16 @@ def test_logcall_prefills_the_modal_and_logs_the_call(linked: RunningApp, fake: 
         assert expected in shown
     assert status_buttons(card) == ["connected", "queued", "missed", "abandoned", "transferred"]
 
+    # The flusher sends it to Front (the simulator checks it against the spec) and the
+    # delivery hook turns the card's "queued" into "in Front".
+    assert deliver(linked).delivered == 1
+    (sent,) = sim.state.requests("create_call")
+    assert (sent["body"], sent["status"], sent["channel_id"]) == (row.payload, 202, "cha_calls")
+    front_call = sim.state.call("cha_calls", call.external_call_id)
+    assert front_call is not None and front_call.direction == "outbound"
+    shown = json.dumps(latest_card(fake, call.card_ts)["blocks"])
+    assert "In Front" in shown and "Queued for Front" not in shown
+
 
 def test_an_inbound_call_sends_from(linked: RunningApp, fake: FakeSlack) -> None:
     call, _card = log_call(
@@ -235,7 +247,7 @@ def test_logcall_after_a_disconnect_says_how_to_link(linked: RunningApp, fake: F
 # The card's buttons ----------------------------------------------------------------------
 
 
-def test_buttons_queue_updates_in_order(linked: RunningApp, fake: FakeSlack) -> None:
+def test_buttons_queue_updates_in_order(linked: RunningApp, fake: FakeSlack, sim: Sim) -> None:
     call, card = log_call(linked, fake)
     resp = linked.interact(
         click(card, "call_status:connected", user_id="U2", action_ts="1764000100.250000")
@@ -279,6 +291,12 @@ def test_buttons_queue_updates_in_order(linked: RunningApp, fake: FakeSlack) -> 
         assert row.path == {"external_call_id": call.external_call_id}
         assert_valid_for_spec("update_call", row.payload)
     assert all_calls(linked)[0].version == 3
+
+    assert deliver(linked).delivered == 4
+    front_call = sim.state.call("cha_calls", call.external_call_id)
+    assert front_call is not None
+    assert front_call.history == ["ringing", "connected", "hold", "hangup"]
+    assert "In Front" in json.dumps(latest_card(fake, card["ts"])["blocks"])
 
 
 def test_two_clicks_at_once_cannot_both_apply(linked: RunningApp, fake: FakeSlack) -> None:
@@ -331,7 +349,7 @@ def test_a_stale_card_cannot_skip_the_lifecycle(linked: RunningApp, fake: FakeSl
 
 
 def test_log_transfer_opens_the_next_leg_threaded_under_the_card(
-    linked: RunningApp, fake: FakeSlack
+    linked: RunningApp, fake: FakeSlack, sim: Sim
 ) -> None:
     first, card = log_call(linked, fake, name="Bob Martin")
     assert "call_transfer" not in buttons(card["blocks"])
@@ -365,6 +383,12 @@ def test_log_transfer_opens_the_next_leg_threaded_under_the_card(
     assert create.payload["external_call_id"] == second.external_call_id
     assert create.lane == f"call:{first.external_call_id}"  # after the parent, in order
     assert_valid_for_spec("create_call", create.payload)
+    assert deliver(linked).delivered == 3
+    front_legs = [sim.state.call("cha_calls", c.external_call_id) for c in (first, second)]
+    assert [(c.status, c.parent_external_call_id) for c in front_legs if c] == [
+        ("transferred", first.external_call_id),
+        ("ringing", first.external_call_id),
+    ]
     # The first card no longer offers to log the transfer.
     wait_until(lambda: "call_transfer" not in buttons(latest_card(fake, card["ts"])["blocks"]))
 
@@ -389,7 +413,7 @@ def _open_form(linked: RunningApp, fake: FakeSlack, card: dict[str, Any], action
     return view
 
 
-def test_summary(linked: RunningApp, fake: FakeSlack) -> None:
+def test_summary(linked: RunningApp, fake: FakeSlack, sim: Sim) -> None:
     call, card = log_call(linked, fake)
     view = _open_form(linked, fake, card, "call_summary")
     assert view["callback_id"] == CallIds.summary_view
@@ -407,6 +431,9 @@ def test_summary(linked: RunningApp, fake: FakeSlack) -> None:
     assert_valid_for_spec("add_call_summary", row.payload)
     (told,) = fake.wait_for("chat.postEphemeral")
     assert told["thread_ts"] == call.card_ts and "Summary queued" in told["text"]
+    deliver(linked)
+    front_call = sim.state.call("cha_calls", call.external_call_id)
+    assert front_call is not None and front_call.summaries == [text]
 
 
 def _transcript_values(text: str | None = None, files: list[dict[str, Any]] | None = None) -> Any:
@@ -418,7 +445,7 @@ def _transcript_values(text: str | None = None, files: list[dict[str, Any]] | No
     }
 
 
-def test_transcript_from_pasted_text(linked: RunningApp, fake: FakeSlack) -> None:
+def test_transcript_from_pasted_text(linked: RunningApp, fake: FakeSlack, sim: Sim) -> None:
     call, card = log_call(linked, fake)  # Ada Lovelace (U1) is on the call
     view = _open_form(linked, fake, card, "call_transcript")
     text = (
@@ -451,6 +478,9 @@ def test_transcript_from_pasted_text(linked: RunningApp, fake: FakeSlack) -> Non
     }
     assert_valid_for_spec("add_call_transcript", row.payload)
     assert "3 lines" in fake.wait_for("chat.postEphemeral")[0]["text"]
+    deliver(linked)
+    front_call = sim.state.call("cha_calls", call.external_call_id)
+    assert front_call is not None and front_call.transcripts == [row.payload["lines"]]
 
 
 def test_a_transcript_that_parses_to_nothing_is_answered_in_the_modal(
@@ -478,7 +508,7 @@ VTT = b"""WEBVTT
 """
 
 
-def test_transcript_from_a_webvtt_file(linked: RunningApp, fake: FakeSlack) -> None:
+def test_transcript_from_a_webvtt_file(linked: RunningApp, fake: FakeSlack, sim: Sim) -> None:
     call, card = log_call(linked, fake)
     view = _open_form(linked, fake, card, "call_transcript")
     file = fake.add_file("F1VTT", "call.vtt", VTT, "text/vtt")
@@ -499,6 +529,9 @@ def test_transcript_from_a_webvtt_file(linked: RunningApp, fake: FakeSlack) -> N
         },
     ]
     assert_valid_for_spec("add_call_transcript", row.payload)
+    deliver(linked)
+    front_call = sim.state.call("cha_calls", call.external_call_id)
+    assert front_call is not None and front_call.transcripts == [row.payload["lines"]]
 
 
 def test_an_empty_transcript_file_is_answered_in_the_modal(
@@ -534,7 +567,7 @@ def test_an_empty_transcript_file_is_answered_in_the_modal(
 AUDIO = b"ID3\x04\x00\x00\x00\x00\x00\x00fake-mp3-frames" * 10
 
 
-def test_recording_upload(linked: RunningApp, fake: FakeSlack) -> None:
+def test_recording_upload(linked: RunningApp, fake: FakeSlack, sim: Sim) -> None:
     call, card = log_call(linked, fake)
     view = _open_form(linked, fake, card, "call_recording")
     file = fake.add_file("F3MP3", "call.mp3", AUDIO, "audio/mpeg")
@@ -552,6 +585,12 @@ def test_recording_upload(linked: RunningApp, fake: FakeSlack) -> None:
         (stored,) = s.exec(select(OutboxFile).where(OutboxFile.outbox_id == row.id))
     assert (stored.filename, stored.content_type, stored.data) == ("call.mp3", "audio/mpeg", AUDIO)
     assert "Voicemail call.mp3 queued" in fake.wait_for("chat.postEphemeral")[0]["text"]
+    deliver(linked)
+    front_call = sim.state.call("cha_calls", call.external_call_id)
+    assert front_call is not None
+    (recording,) = front_call.recordings
+    assert recording["recording_type"] == "voicemail"
+    assert recording["content_type"] == "audio/mpeg" and recording["size"] == len(AUDIO)
 
 
 def test_a_recording_that_is_not_audio_is_answered_in_the_modal(
@@ -626,3 +665,24 @@ async def test_files_shared_elsewhere_are_ignored(linked: RunningApp, fake: Fake
 @pytest.fixture
 def fake(fake_slack: FakeSlack) -> Iterator[FakeSlack]:
     yield fake_slack
+
+
+def test_a_failed_delivery_shows_on_the_card(linked: RunningApp, fake: FakeSlack, sim: Sim) -> None:
+    call, card = log_call(linked, fake)
+    deliver(linked)
+    sim.state.reset()  # Front forgets the call: the next update is refused (404)
+    linked.interact(click(card, "call_status:connected"))
+    wait_until(lambda: outbox(linked, "update_call"))
+    deliver(linked)
+    (row,) = outbox(linked, "update_call")
+    assert row.status == "failed"
+    alert = fake.called("chat.postMessage")[-1]
+    assert alert["thread_ts"] == call.card_ts and "delivered to Front" in alert["text"]
+    # The card says so, with a link to the alert (posted in its thread) and Front's reason.
+    shown = json.dumps(latest_card(fake, card["ts"])["blocks"])
+    assert "Not in Front: delivery failed (404 Not found" in shown
+    (permalink,) = fake.called("chat.getPermalink")
+    assert permalink["channel"] == "C1"
+    assert (
+        f"https://acme.slack.com/archives/C1/p{permalink['message_ts'].replace('.', '')}" in shown
+    )

@@ -316,7 +316,11 @@ def delivery_line(card: CallCard, alert_url: str | None = None) -> str:
         case DeliveryState.delivered:
             return ":white_check_mark: In Front"
         case DeliveryState.failed:
-            where = f" <{alert_url}|See the alert>" if alert_url else " See the delivery alert."
+            where = (
+                f" <{alert_url}|See the alert> to retry or discard it."
+                if alert_url
+                else " The alert in this thread offers Retry and Discard."
+            )
             reason = f" ({card.failure[:150]})" if card.failure else ""
             return f":x: Not in Front: delivery failed{reason}.{where}"
         case DeliveryState.discarded:
