@@ -28,7 +28,13 @@ def test_help_lists_every_command_with_an_example(app: RunningApp, fake_slack: F
     assert resp.status_code == 200
     (answer,) = wait_responses(fake_slack)
     text = answer["blocks"][0]["text"]["text"]
-    for example in ("/logcall +33", "/switchboard connect cha_", "/switchboard disconnect"):
+    for example in (
+        "/logcall +33",
+        "/logmsg +33",
+        "/switchboard connect cha_",
+        "/switchboard disconnect",
+        "/switchboard help",
+    ):
         assert example in text
     assert answer["response_type"] == "ephemeral"
 

@@ -8,7 +8,11 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 HELP_LINES = [
     ("`/logcall [number] [in|out]`", "log a phone call, e.g. `/logcall +33 6 12 34 56 78 out`"),
-    ("`/logmsg`", "log a message that happened elsewhere (SMS, WhatsApp...)"),
+    (
+        "`/logmsg [number]`",
+        "log a message that happened elsewhere (SMS, WhatsApp...), "
+        "e.g. `/logmsg +33 6 12 34 56 78`",
+    ),
     ("*Log to Front* (message shortcut)", "log any Slack message into its Front conversation"),
     ("`/switchboard connect cha_123`", "link this channel to a Front channel (admins)"),
     ("`/switchboard disconnect`", "unlink this channel (admins)"),
