@@ -273,7 +273,7 @@ async def log_call_submitted(
             card_ts=card_ts,
             parent_external_call_id=meta.parent_external_call_id,
         )
-    except BaseException as exc:
+    except Exception as exc:
         # Nothing was stored: a card for it would lie.
         await client.chat_delete(channel=meta.channel_id, ts=card_ts)
         if isinstance(exc, UserError):
