@@ -149,23 +149,23 @@ class RateLimitInfo:
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimitInfo | None:
-        def number(name: str) -> float | None:
-            try:
-                return float(headers[name])
-            except (KeyError, ValueError):
-                return None
-
-        limit, remaining, reset = (
-            number("x-ratelimit-limit"),
-            number("x-ratelimit-remaining"),
-            number("x-ratelimit-reset"),
-        )
-        if limit is None and remaining is None and reset is None:
+        # One pass: each lookup in httpx.Headers is a linear scan with decoding.
+        found: dict[str, float] = {}
+        for name, value in headers.items():
+            name = name.lower()
+            if name.startswith("x-ratelimit-"):
+                try:
+                    found[name] = float(value)
+                except ValueError:
+                    pass
+        if not found:
             return None
+        limit = found.get("x-ratelimit-limit")
+        remaining = found.get("x-ratelimit-remaining")
         return cls(
             limit=None if limit is None else int(limit),
             remaining=None if remaining is None else int(remaining),
-            reset_at=reset,
+            reset_at=found.get("x-ratelimit-reset"),
         )
 
 
@@ -257,6 +257,8 @@ class FrontClient:
         max_connections: int = 64,
     ) -> None:
         self._auth = auth
+        # Absolute URLs spare httpx a second parse and merge per request (~10% of its cost).
+        self._prefix = base_url.rstrip("/")
         self._http = httpx.AsyncClient(
             base_url=base_url,
             timeout=timeout,
@@ -566,7 +568,7 @@ class FrontClient:
         segments = {"channel_id": quote(_path_id("channel_id", channel_id), safe="")}
         for name in route.path_params:
             segments[name] = quote(_path_id(name, path_params[name]), safe="")
-        url = route.template.format_map(segments)
+        url = self._prefix + route.template.format_map(segments)
 
         authorization = self._auth.authorization(channel_id)
         secrets = (*self._auth.secret_values(), authorization.removeprefix("Bearer "))

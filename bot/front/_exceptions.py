@@ -114,7 +114,7 @@ class FrontRateLimited(FrontRetryable):
         self,
         message: str,
         *,
-        retry_after: float,
+        retry_after: float = DEFAULT_RETRY_AFTER,
         operation: str = "",
         status_code: int | None = 429,
         title: str = "Too many requests",

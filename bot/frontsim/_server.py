@@ -30,6 +30,8 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError:
         sock.close()
         raise
+    # Listening at once lets clients connect (into the backlog) before uvicorn serves.
+    sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
@@ -79,7 +81,15 @@ def run(
     )
     sock = _bind(host, port)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(config), log_level=log_level, lifespan="off", ws="none")
+        # host/port only label uvicorn's start-up line; the socket is already bound.
+        uvicorn.Config(
+            create_app(config),
+            host=host,
+            port=port,
+            log_level=log_level,
+            lifespan="off",
+            ws="none",
+        )
     )
     if on_listening is not None:
         on_listening(_url(host, sock))
