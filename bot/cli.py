@@ -9,6 +9,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.delivery.cli import app as outbox_app
 
 app = typer.Typer(
     name="switchboard",
@@ -128,6 +129,9 @@ def frontsim(
         error_rate=error_rate,
         latency_ms=latency_ms,
     )
+
+
+app.add_typer(outbox_app, name="outbox")
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ HINTS: dict[str, str] = {
     "FLUSH_INTERVAL_SECONDS": "seconds between outbox flushes, e.g. 2",
     "FLUSH_CONCURRENCY": "how many deliveries may be in flight at once per process",
     "OUTBOX_LEASE_SECONDS": "how long a claimed delivery stays reserved to one process, e.g. 120",
+    "OUTBOX_BACKOFF_SECONDS": "seconds before the first retry of a delivery (then doubling)",
 }
 
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-secret", "secret", "todo"}
@@ -71,6 +72,7 @@ class Settings(BaseSettings):
     flush_concurrency: int = Field(default=8, ge=1, le=256)
     # A process that dies mid-send leaves its rows to others once this has passed.
     outbox_lease_seconds: float = Field(default=120.0, gt=0)
+    outbox_backoff_seconds: float = Field(default=2.0, gt=0)
 
     @field_validator("slack_signing_secret", "slack_bot_token", "front_app_secret")
     @classmethod

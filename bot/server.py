@@ -8,9 +8,13 @@ import logging
 from starlette.applications import Starlette
 
 from bot.config import Settings
+from bot.delivery.hooks import DeliveryHooks
+from bot.delivery.runner import NO_FRONT_CREDENTIALS, build_scheduler, run_until_stopped
 from bot.runtime import build_runtime
 from bot.slack.app import build_bolt_app
-from bot.web import create_web_app
+from bot.slack.call_cards import register_call_hooks
+from bot.slack.listeners import messages
+from bot.web import Hook, create_web_app
 from storage import migrate
 
 log = logging.getLogger(__name__)
@@ -21,13 +25,30 @@ def build_server_app(settings: Settings, *, run_scheduler: bool = True) -> Starl
     # A newcomer never has to know about migrations: serve applies what is pending.
     migrate.upgrade(runtime.engine)
     bolt = build_bolt_app(settings, engine=runtime.engine)
-    if run_scheduler:
-        log.info("delivery scheduler: not built yet; rows wait in the outbox")
-    return create_web_app(runtime, bolt)
+    startup: list[Hook] = []
+    shutdown: list[Hook] = []
+    scheduler = build_scheduler(runtime, delivery_hooks()) if run_scheduler else None
+    if scheduler is not None:
+        startup.append(scheduler.start)
+        shutdown.append(scheduler.stop)
+    return create_web_app(runtime, bolt, on_startup=startup, on_shutdown=shutdown)
+
+
+def delivery_hooks() -> DeliveryHooks:
+    """What each area does when a delivery ends (card updates, reactions): register here,
+    e.g. `hooks.on_delivered("create_call", calls_hooks.call_delivered)`. See
+    `bot.delivery.hooks` for the handler signature."""
+    hooks = DeliveryHooks()
+    messages.register_delivery_hooks(hooks)  # reactions on logged messages, message cards
+    register_call_hooks(hooks)  # call cards show delivered / failed
+    return hooks
 
 
 def run_worker(settings: Settings) -> None:
+    """`switchboard worker`: the delivery scheduler alone, until SIGTERM or Ctrl-C."""
     runtime = build_runtime(settings)
     migrate.upgrade(runtime.engine)
-    log.warning("switchboard worker: the delivery scheduler is not built yet; nothing to run")
-    asyncio.run(asyncio.sleep(0))
+    scheduler = build_scheduler(runtime, delivery_hooks())
+    if scheduler is None:
+        raise SystemExit(f"switchboard: {NO_FRONT_CREDENTIALS}")
+    asyncio.run(run_until_stopped(scheduler))

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -94,6 +95,9 @@ class ClaimedRow:
     lease_owner: str
     lease_expires_at: datetime
     pace_seq: int
+    slack_channel_id: str | None = None
+    slack_thread_ts: str | None = None
+    slack_user_id: str | None = None
     probe: bool = False
     files: tuple[ClaimedFile, ...] = field(default=(), repr=False)
 
@@ -132,21 +136,36 @@ def insert_ignore(session: Session, model: type[Any], rows: Sequence[dict[str, A
     session.execute(insert(table).values(list(rows)).on_conflict_do_nothing())
 
 
-def lock_paces(session: Session, team_ids: Sequence[str], now: datetime) -> dict[str, OutboxPace]:
-    """The pacing rows of these workspaces, created if new, locked (in a fixed order)."""
-    teams = sorted(set(team_ids))
+def lock_paces(
+    session: Session,
+    team_ids: Sequence[str],
+    now: datetime,
+    known: dict[str, OutboxPace] | None = None,
+) -> dict[str, OutboxPace]:
+    """The pacing rows of these workspaces, locked, created if new. Rows in `known` (locked
+    earlier in this transaction) are reused, and `known` gains the others."""
+    known = {} if known is None else known
+    teams = sorted(set(team_ids) - set(known))
     if not teams:
-        return {}
-    fresh = [pacing.new_pace(t, now).model_dump() for t in teams]
-    insert_ignore(session, OutboxPace, fresh)
-    stmt = (
-        select(OutboxPace)
-        .where(col(OutboxPace.team_id).in_(teams))
-        .order_by(col(OutboxPace.team_id))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {p.team_id: p for p in session.exec(stmt)}
+        return known
+
+    def locked(names: list[str]) -> dict[str, OutboxPace]:
+        stmt = (
+            select(OutboxPace)
+            .where(col(OutboxPace.team_id).in_(names))
+            .order_by(col(OutboxPace.team_id))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return {p.team_id: p for p in session.exec(stmt)}
+
+    paces = locked(teams)
+    missing = [t for t in teams if t not in paces]
+    if missing:
+        insert_ignore(session, OutboxPace, [pacing.new_pace(t, now).model_dump() for t in missing])
+        paces.update(locked(missing))
+    known.update(paces)
+    return known
 
 
 def _probe_teams(session: Session, now: datetime) -> list[str]:
@@ -192,6 +211,33 @@ def next_due(session: Session, now: datetime) -> datetime | None:
     return min(times) if times else None
 
 
+_LOAD = sa_select(
+    col(OutboxRow.id),
+    col(OutboxRow.operation),
+    col(OutboxRow.front_channel_id),
+    col(OutboxRow.path),
+    col(OutboxRow.payload),
+    col(OutboxRow.lane),
+    col(OutboxRow.attempts),
+    col(OutboxRow.created_at),
+    col(OutboxRow.retried_at),
+    col(OutboxRow.slack_channel_id),
+    col(OutboxRow.slack_thread_ts),
+    col(OutboxRow.slack_user_id),
+).where(col(OutboxRow.id).in_(bindparam("ids", expanding=True)))
+
+_FILES = (
+    sa_select(
+        col(OutboxFile.outbox_id),
+        col(OutboxFile.filename),
+        col(OutboxFile.content_type),
+        col(OutboxFile.data),
+    )
+    .where(col(OutboxFile.outbox_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(OutboxFile.outbox_id), col(OutboxFile.position))
+)
+
+
 def claim(
     session: Session,
     *,
@@ -199,9 +245,16 @@ def claim(
     limit: int,
     lease_seconds: float,
     probe_first_seconds: float = pacing.PROBE_FIRST_SECONDS,
+    with_next_due: bool = True,
+    with_probes: bool = True,
+    paces: dict[str, OutboxPace] | None = None,
     now: datetime | None = None,
 ) -> ClaimResult:
-    """Claim up to `limit` rows for `owner` in the caller's (write) transaction."""
+    """Claim up to `limit` rows for `owner` in the caller's (write) transaction.
+
+    With `with_next_due`, a claim that finds fewer rows than `limit` also says when
+    the next one falls due (a few more queries). `with_probes` looks for paused
+    workspaces due for a probe. `paces`: pacing rows already locked in this transaction."""
     now = now or utcnow()
     if limit <= 0:
         return ClaimResult([])
@@ -209,8 +262,8 @@ def claim(
 
     picked: list[tuple[int, str, bool]] = []  # (id, team, probe)
     candidates = _candidates(session, now=now, limit=limit)
-    probe_teams = _probe_teams(session, now)
-    paces = lock_paces(session, [t for _, t in candidates] + probe_teams, now)
+    probe_teams = _probe_teams(session, now) if with_probes else []
+    paces = lock_paces(session, [t for _, t in candidates] + probe_teams, now, paces)
     seqs: dict[int, int] = {}
     for row_id, team in candidates:
         seq = pacing.take(paces[team], now)
@@ -237,7 +290,7 @@ def claim(
 
     if not picked:
         session.flush()
-        return ClaimResult([], next_due(session, now))
+        return ClaimResult([], next_due(session, now) if with_next_due else None)
 
     ids = [row_id for row_id, _, _ in picked]
     session.execute(
@@ -251,22 +304,13 @@ def claim(
             attempts=OutboxRow.attempts + 1,
             updated_at=now,
         )
+        # The rows are not in this session yet: nothing to synchronise (it costs).
+        .execution_options(synchronize_session=False)
     )
     session.flush()
-    rows = {
-        r.id: r
-        for r in session.exec(
-            select(OutboxRow)
-            .where(col(OutboxRow.id).in_(ids))
-            .execution_options(populate_existing=True)
-        )
-    }
+    rows = {r.id: r for r in session.execute(_LOAD, {"ids": ids})}
     files: dict[int, list[ClaimedFile]] = {}
-    for f in session.exec(
-        select(OutboxFile)
-        .where(col(OutboxFile.outbox_id).in_(ids))
-        .order_by(col(OutboxFile.outbox_id), col(OutboxFile.position))
-    ):
+    for f in session.execute(_FILES, {"ids": ids}):
         files.setdefault(f.outbox_id, []).append(
             ClaimedFile(f.filename, f.content_type, f.data or b"")
         )
@@ -288,9 +332,35 @@ def claim(
                 lease_owner=owner,
                 lease_expires_at=expires,
                 pace_seq=seqs[row_id],
+                slack_channel_id=r.slack_channel_id,
+                slack_thread_ts=r.slack_thread_ts,
+                slack_user_id=r.slack_user_id,
                 probe=probe,
                 files=tuple(files.get(row_id, ())),
             )
         )
-    due = None if len(claimed) >= limit else next_due(session, now)
+    due = next_due(session, now) if with_next_due and len(claimed) < limit else None
     return ClaimResult(claimed, due)
+
+
+def release(session: Session, *, rows: Sequence[ClaimedRow]) -> int:
+    """Give back rows claimed but not sent: `pending` again, the attempt not counted."""
+    released = 0
+    for row in rows:
+        released += session.execute(
+            update(OutboxRow)
+            .where(
+                col(OutboxRow.id) == row.id,
+                col(OutboxRow.status) == OutboxStatus.sending,
+                col(OutboxRow.lease_owner) == row.lease_owner,
+            )
+            .values(
+                status=OutboxStatus.pending,
+                lease_owner=None,
+                lease_expires_at=None,
+                next_attempt_at=utcnow(),
+                attempts=OutboxRow.attempts - 1,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+    return released

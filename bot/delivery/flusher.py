@@ -17,23 +17,26 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from bot.config import Settings
 from bot.delivery import alert_posts
-from bot.delivery.claim import ClaimedRow, ClaimResult, claim
+from bot.delivery.claim import ClaimedRow, ClaimResult, claim, release
 from bot.delivery.hooks import DeliveryHooks
-from bot.delivery.outcomes import Outcome, Recorded, record_outcome
+from bot.delivery.outcomes import Outcome, Recorded, record_outcomes
 from bot.delivery.policy import DeliveryPolicy
 from bot.front import Attachment, FrontClient, auth_from_settings
 from bot.runtime import Runtime
 from bot.services.uow import in_transaction
-from storage.models import utcnow
+from storage.models import OutboxPace, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,37 @@ T = TypeVar("T")
 # Never spin: a wait shorter than this is rounded up.
 _MIN_WAIT = 0.01
 _DB_ATTEMPTS = 6
+# How long answers may wait for others to be recorded with them.
+_BATCH_WINDOW = 0.02
+# Paused workspaces are probed on their own schedule; looking for them is not per batch.
+_PROBE_LOOK = 1.0
+
+
+def record_and_claim(
+    session: Session,
+    *,
+    answers: list[tuple[ClaimedRow, Outcome]],
+    policy: DeliveryPolicy,
+    rng: random.Random,
+    owner: str,
+    limit: int,
+    with_next_due: bool = True,
+    with_probes: bool = True,
+) -> tuple[list[Recorded], ClaimResult]:
+    """One transaction: record Front's answers, then claim rows for the free slots."""
+    paces: dict[str, OutboxPace] = {}
+    recorded = record_outcomes(session, answers, policy=policy, rng=rng, paces=paces)
+    result = claim(
+        session,
+        owner=owner,
+        limit=limit,
+        lease_seconds=policy.lease.total_seconds(),
+        probe_first_seconds=policy.probe_first_seconds,
+        with_next_due=with_next_due,
+        with_probes=with_probes,
+        paces=paces,
+    )
+    return recorded, result
 
 
 class FrontClients:
@@ -123,6 +157,10 @@ class Flusher:
         self._running = False
         self._wanted = False
         self._event: asyncio.Event | None = None
+        self._answers: list[tuple[ClaimedRow, Outcome]] = []
+        self._queue: deque[ClaimedRow] = deque()
+        self._probe_looked = -_PROBE_LOOK
+        self._sending: set[asyncio.Task[None]] = set()
         self._background: set[asyncio.Task[None]] = set()
         self._closing = False
 
@@ -141,74 +179,163 @@ class Flusher:
     # The loop ------------------------------------------------------------------------
 
     async def flush(self) -> FlushStats:
-        """Deliver until nothing is due within `idle_wait`; one flush at a time."""
+        """Deliver until nothing is due within `idle_wait`; one flush at a time.
+
+        Rows are claimed a little ahead (up to twice `concurrency`) into a local queue,
+        so a slot that frees starts the next request at once; answers are recorded,
+        and new rows claimed, in one transaction per batch.
+        """
         if self._running:
             self.request()
             return self.stats
         self._running = True
         self._event = asyncio.Event()
-        in_flight: set[asyncio.Task[None]] = set()
+        self._queue.clear()
+        exhausted = False  # the last claim found fewer rows than it asked for
+        due: float | None = None  # seconds to the next due row, when idle
+        due_known = False  # `due` comes from a claim made with nothing in flight
         try:
-            while not self._closing:
+            while True:
+                await self._more_answers()
                 self._event.clear()
-                self._wanted = False
-                free = self.concurrency - len(in_flight)
-                result = ClaimResult([])
-                if free > 0:
-                    result = await self._claim(free)
-                    for row in result.rows:
-                        task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}")
-                        in_flight.add(task)
-                    if len(result.rows) == free:
-                        # Every slot busy: claim again as soon as one frees.
-                        result = ClaimResult(result.rows, None)
-                wait = self._seconds_until(result)
-                if not in_flight:
-                    if result.rows or self._wanted:
-                        continue
-                    if wait is None or wait > self.idle_wait:
+                if self._wanted:
+                    self._wanted, exhausted = False, False
+                answers, self._answers = self._answers, []
+                room = 0 if self._closing else 2 * self.concurrency - len(self._sending)
+                room -= len(self._queue)
+                if answers or (room > 0 and not exhausted):
+                    idle = not self._sending and not self._queue
+                    try:
+                        recorded, result = await self._step(answers, max(room, 0), idle=idle)
+                    except Exception:
+                        # The database failed: answers not recorded go again after their
+                        # lease (at least once); the next tick tries again.
+                        log.exception("outbox flush stopped: could not record or claim")
                         break
-                waiters: set[asyncio.Future[Any]] = set(in_flight)
-                woken = asyncio.ensure_future(self._event.wait())
-                waiters.add(woken)
+                    for rec in recorded:
+                        self._count(rec)
+                        self._after(rec)
+                    self._queue.extend(result.rows)
+                    self._start_queued()
+                    # The claim ran after the answers were recorded, so lanes they opened
+                    # were seen: fewer rows than room means none is due now.
+                    exhausted = len(result.rows) < room
+                    due = self._seconds_until(result) if idle else None
+                    due_known = idle
+                    if self._answers or not exhausted:
+                        continue
+                if not self._sending and not self._queue:
+                    if not due_known and not self._closing:
+                        exhausted = False  # one more claim, idle, to learn what is due
+                        continue
+                    if self._closing or due is None or due > self.idle_wait:
+                        break
+                # Until an answer comes back, a wake, or the next row falls due.
                 try:
-                    done, _ = await asyncio.wait(
-                        waiters,
-                        timeout=None if wait is None else max(wait, _MIN_WAIT),
-                        return_when=asyncio.FIRST_COMPLETED,
+                    await asyncio.wait_for(
+                        self._event.wait(),
+                        None if self._sending or due is None else max(due, _MIN_WAIT),
                     )
-                finally:
-                    woken.cancel()
-                in_flight.difference_update(done)
+                except TimeoutError:
+                    exhausted, due, due_known = False, None, False
         finally:
-            if in_flight:
-                await asyncio.gather(*in_flight, return_exceptions=True)
+            if self._sending:
+                await asyncio.gather(*self._sending, return_exceptions=True)
+            await self._release_queue()
             self._running = False
         return self.stats
+
+    def _start_queued(self) -> None:
+        """Send queued rows while slots are free (also called as each send ends)."""
+        while self._queue and len(self._sending) < self.concurrency and not self._closing:
+            row = self._queue.popleft()
+            task = asyncio.get_running_loop().create_task(self._send(row), name=f"deliver-{row.id}")
+            self._sending.add(task)
+            task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._start_queued()
+
+    async def _release_queue(self) -> None:
+        """Rows claimed but never sent (stopping): back to `pending`, not a lost lease."""
+        rows = list(self._queue)
+        self._queue.clear()
+        if self._answers:
+            answers, self._answers = self._answers, []
+            try:
+                for rec in (await self._step(answers, 0, idle=False))[0]:
+                    self._count(rec)
+                    self._after(rec)
+            except Exception:
+                log.exception("could not record the last answers; they go again later")
+        if rows:
+            try:
+                await self._db(release, rows=rows)
+            except Exception:
+                log.exception("could not release claimed rows; they go once their lease ends")
+
+    async def _more_answers(self) -> None:
+        """A step costs about as much for one answer as for ten: when few are back, give
+        the others a moment. With rows queued the sends go on meanwhile, so wait for a
+        whole batch (up to `_BATCH_WINDOW`); otherwise for half of those out (a quarter
+        of that window), since the slots they hold are idle."""
+        if not self._answers or self._event is None:
+            return
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            out = len(self._sending)
+            queued = bool(self._queue)
+            wanted = self.concurrency if queued else (out + len(self._answers)) // 2
+            window = _BATCH_WINDOW if queued else _BATCH_WINDOW / 4
+            left = started + window - loop.time()
+            if len(self._answers) >= wanted or out == 0 or left <= 0:
+                return
+            self._event.clear()
+            try:
+                await asyncio.wait_for(self._event.wait(), left)
+            except TimeoutError:
+                return
 
     def _seconds_until(self, result: ClaimResult) -> float | None:
         if result.next_due_at is None:
             return None
         return max(0.0, (result.next_due_at - utcnow()).total_seconds())
 
-    async def _claim(self, limit: int) -> ClaimResult:
+    async def _step(
+        self, answers: list[tuple[ClaimedRow, Outcome]], free: int, *, idle: bool
+    ) -> tuple[list[Recorded], ClaimResult]:
+        """Record the answers back so far and claim rows for the free slots: one
+        transaction (in SQLite, one write lock taken instead of many)."""
+        if not answers and free <= 0:
+            return [], ClaimResult([])
         self._claims += 1
         owner = f"{self.owner}#{self._claims}"[:64]
-        try:
-            result = await self._db(
-                claim,
-                owner=owner,
-                limit=limit,
-                lease_seconds=self.policy.lease.total_seconds(),
-                probe_first_seconds=self.policy.probe_first_seconds,
-            )
-        except Exception:
-            log.exception("outbox claim failed; trying again at the next tick")
-            return ClaimResult([])
+        recorded, result = await self._db(
+            record_and_claim,
+            answers=answers,
+            policy=self.policy,
+            rng=self.rng,
+            owner=owner,
+            limit=free,
+            # Only an idle flusher needs to know when to look again; a busy one is
+            # woken by its answers (and by the scheduler's ticks).
+            with_next_due=idle,
+            with_probes=self._probe_due(),
+        )
         self.stats.claimed += len(result.rows)
-        return result
+        return recorded, result
 
-    async def _deliver(self, row: ClaimedRow) -> None:
+    def _probe_due(self) -> bool:
+        """Look for paused workspaces to probe at most every `_PROBE_LOOK` seconds."""
+        now = time.monotonic()
+        if now - self._probe_looked < min(_PROBE_LOOK, self.policy.probe_first_seconds):
+            return False
+        self._probe_looked = now
+        return True
+
+    async def _send(self, row: ClaimedRow) -> None:
         try:
             client = self.clients.for_team(row.team_id)
             files = [
@@ -225,16 +352,9 @@ class Flusher:
             if not hasattr(exc, "retryable"):
                 log.exception("outbox row %s: unexpected error while sending", row.id)
             outcome = Outcome.of_error(exc)
-        try:
-            recorded = await self._db(
-                record_outcome, claimed=row, outcome=outcome, policy=self.policy, rng=self.rng
-            )
-        except Exception:
-            # The row stays `sending` until its lease expires, then goes again (at least once).
-            log.exception("outbox row %s: could not record %s", row.id, outcome.kind)
-            return
-        self._count(recorded)
-        self._after(recorded)
+        self._answers.append((row, outcome))
+        if self._event is not None:
+            self._event.set()
 
     def _count(self, recorded: Recorded) -> None:
         if recorded.status == "delivered":

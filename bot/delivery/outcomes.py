@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.delivery import alerts, pacing
@@ -39,7 +42,7 @@ from bot.front import (
     InvalidRequest,
     RateLimitInfo,
 )
-from storage.models import OutboxFile, OutboxRow, OutboxStatus, utcnow
+from storage.models import OutboxFile, OutboxPace, OutboxRow, OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -114,13 +117,14 @@ class Recorded:
     resumed: bool = False
 
 
-def _in_flight(session: Session, team_id: str) -> int:
-    """Requests of this workspace out right now (a dead process's count until its lease ends)."""
-    return session.exec(
-        select(func.count())
-        .select_from(OutboxRow)
-        .where(OutboxRow.status == OutboxStatus.sending, OutboxRow.team_id == team_id)
-    ).one()
+def _sending_per_team(session: Session, teams: list[str]) -> dict[str, int]:
+    """Requests out right now per workspace (a dead process's count until its lease ends)."""
+    found = session.exec(
+        select(OutboxRow.team_id, func.count())
+        .where(OutboxRow.status == OutboxStatus.sending, col(OutboxRow.team_id).in_(teams))
+        .group_by(OutboxRow.team_id)
+    )
+    return {str(team): int(n) for team, n in found}
 
 
 def record_outcome(
@@ -132,35 +136,156 @@ def record_outcome(
     now: datetime | None = None,
     rng: random.Random | None = None,
 ) -> Recorded:
-    now = now or utcnow()
-    row = session.exec(
-        select(OutboxRow)
-        .where(OutboxRow.id == claimed.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    owned = (
-        row is not None
-        and row.status == OutboxStatus.sending
-        and row.lease_owner == claimed.lease_owner
-    )
-    pace = lock_paces(session, [claimed.team_id], now)[claimed.team_id]
-    if outcome.rate_limit is not None:
-        pacing.calibrate(
-            pace,
-            outcome.rate_limit,
-            claimed.pace_seq,
-            now,
-            in_flight=_in_flight(session, claimed.team_id) - (1 if owned else 0),
-        )
-    if outcome.kind == OutcomeKind.rate_limited:
-        pacing.rate_limited(pace, outcome.retry_after or 0.0, now)
-    session.add(pace)
-    if not owned or row is None:
-        log.warning("outbox row %s: lease lost before its answer was recorded", claimed.id)
-        session.flush()
-        return Recorded("lost")
+    (recorded,) = record_outcomes(session, [(claimed, outcome)], policy=policy, now=now, rng=rng)
+    return recorded
 
+
+_LOCK = (
+    sa_select(
+        col(OutboxRow.id),
+        col(OutboxRow.status),
+        col(OutboxRow.lease_owner),
+        col(OutboxRow.alert_id),
+        col(OutboxRow.last_error_status),
+        col(OutboxRow.last_error),
+    )
+    .where(col(OutboxRow.id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(OutboxRow.id))
+    .with_for_update()
+)
+
+# The common case, written for many rows at once without loading them.
+_DELIVERED = (
+    update(OutboxRow)
+    .where(col(OutboxRow.id) == bindparam("row_id"))
+    .values(
+        status=OutboxStatus.delivered,
+        delivered_at=bindparam("now"),
+        updated_at=bindparam("now"),
+        result=bindparam("result"),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+    .execution_options(synchronize_session=False)
+)
+
+_DROP_FILES = (
+    update(OutboxFile)
+    .where(col(OutboxFile.outbox_id).in_(bindparam("ids", expanding=True)))
+    .values(data=None)
+    .execution_options(synchronize_session=False)
+)
+
+
+def record_outcomes(
+    session: Session,
+    answers: Sequence[tuple[ClaimedRow, Outcome]],
+    *,
+    policy: DeliveryPolicy,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+    paces: dict[str, OutboxPace] | None = None,
+) -> list[Recorded]:
+    """Record several answers in the caller's transaction (rows locked, then buckets;
+    the buckets locked are added to `paces`, for a claim in the same transaction)."""
+    if not answers:
+        return []
+    now = now or utcnow()
+    locked = {r.id: r for r in session.execute(_LOCK, {"ids": [c.id for c, _ in answers]})}
+    teams = sorted({c.team_id for c, _ in answers})
+    paces = lock_paces(session, teams, now, paces)
+    # Other requests still out when each answer is used: those not answered yet.
+    out = _sending_per_team(session, teams)
+    recorded: list[Recorded] = []
+    delivered: list[dict[str, Any]] = []
+    for claimed, outcome in answers:
+        row = locked.get(claimed.id)
+        owned = (
+            row is not None
+            and row.status == OutboxStatus.sending
+            and row.lease_owner == claimed.lease_owner
+        )
+        pace = paces[claimed.team_id]
+        if owned:
+            out[claimed.team_id] = out.get(claimed.team_id, 1) - 1
+        if outcome.rate_limit is not None:
+            pacing.calibrate(
+                pace,
+                outcome.rate_limit,
+                claimed.pace_seq,
+                now,
+                in_flight=out.get(claimed.team_id, 0),
+            )
+        if outcome.kind == OutcomeKind.rate_limited:
+            pacing.rate_limited(pace, outcome.retry_after or 0.0, now)
+        if not owned or row is None:
+            log.warning("outbox row %s: lease lost before its answer was recorded", claimed.id)
+            recorded.append(Recorded("lost"))
+        elif outcome.kind == OutcomeKind.delivered and not claimed.probe and row.alert_id is None:
+            result = {"message_uid": outcome.message_uid, "template_id": outcome.template_id}
+            result = {k: v for k, v in result.items() if v is not None}
+            delivered.append({"row_id": claimed.id, "now": now, "result": result})
+            recorded.append(
+                Recorded(
+                    OutboxStatus.delivered,
+                    _snapshot(claimed, now, outcome, row.last_error_status, row.last_error),
+                )
+            )
+        else:
+            full = session.get(OutboxRow, claimed.id, populate_existing=True)
+            assert full is not None
+            recorded.append(_apply(session, full, claimed, outcome, policy, now, rng))
+    if delivered:
+        # executemany on the connection: the ORM would read a list as "bulk by key".
+        session.connection().execute(_DELIVERED, delivered)
+    done = [r.snapshot.id for r in recorded if r.snapshot and r.status == "delivered"]
+    if done:
+        # Files are kept until Front has them, not longer.
+        session.execute(_DROP_FILES, {"ids": done})
+    for team in teams:
+        session.add(paces[team])
+    session.flush()
+    return recorded
+
+
+def _snapshot(
+    c: ClaimedRow,
+    now: datetime,
+    outcome: Outcome,
+    last_error_status: int | None,
+    last_error: str | None,
+) -> OutboxRowSnapshot:
+    return OutboxRowSnapshot(
+        id=c.id,
+        operation=c.operation,
+        front_channel_id=c.front_channel_id,
+        path=dict(c.path),
+        payload=dict(c.payload),
+        lane=c.lane,
+        status=OutboxStatus.delivered,
+        attempts=c.attempts,
+        team_id=c.team_id,
+        slack_channel_id=c.slack_channel_id,
+        slack_thread_ts=c.slack_thread_ts,
+        slack_user_id=c.slack_user_id,
+        message_uid=outcome.message_uid,
+        template_id=outcome.template_id,
+        last_error_status=last_error_status,
+        last_error=last_error,
+        created_at=c.created_at,
+        delivered_at=now,
+    )
+
+
+def _apply(
+    session: Session,
+    row: OutboxRow,
+    claimed: ClaimedRow,
+    outcome: Outcome,
+    policy: DeliveryPolicy,
+    now: datetime,
+    rng: random.Random | None,
+) -> Recorded:
     row.lease_owner = None
     row.lease_expires_at = None
     row.updated_at = now
@@ -173,9 +298,6 @@ def record_outcome(
         row.delivered_at = now
         result = {"message_uid": outcome.message_uid, "template_id": outcome.template_id}
         row.result = {k: v for k, v in result.items() if v is not None}
-        session.execute(
-            update(OutboxFile).where(col(OutboxFile.outbox_id) == row.id).values(data=None)
-        )
         if claimed.probe:
             alert_ids += alerts.resume_workspace(session, team_id=row.team_id, now=now)
             resumed = True
@@ -223,7 +345,6 @@ def record_outcome(
         alert_ids += alerts.resume_workspace(session, team_id=row.team_id, now=now)
         resumed = True
     session.add(row)
-    session.flush()
     if kind == OutcomeKind.delivered and row.alert_id is not None:
         if alerts.refresh_state(session, row.alert_id, now=now):
             alert_ids.append(row.alert_id)

@@ -32,6 +32,7 @@ class DeliveryPolicy:
             "max_attempts": settings.outbox_max_attempts,
             "max_age": timedelta(hours=settings.outbox_max_age_hours),
             "lease": timedelta(seconds=settings.outbox_lease_seconds),
+            "backoff_base": settings.outbox_backoff_seconds,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

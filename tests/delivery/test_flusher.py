@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
@@ -13,8 +14,9 @@ from bot.delivery.hooks import DeliveryHooks, OutboxRowSnapshot
 from bot.delivery.outbox import FileToSend
 from bot.runtime import Runtime
 from storage.engine import session_scope
-from storage.models import OutboxFile, OutboxPace, OutboxRow, utcnow
-from tests.delivery.conftest import CHANNEL, FAST, Sim, add_call, add_messages
+from storage.models import DeliveryAlert, OutboxFile, OutboxPace, OutboxRow, Workspace, utcnow
+from tests.delivery.conftest import APP_SECRET, CHANNEL, FAST, Sim, add_call, add_messages
+from tests.helpers.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.anyio
 
@@ -264,3 +266,47 @@ async def test_two_flushes_at_once_in_one_process_do_not_overlap(
     await flusher.aclose()
     assert sim.state.stats()["total_duplicates"] == 0
     assert {r.status for r in rows(runtime).values()} == {"delivered"}
+
+
+async def test_refused_credentials_pause_the_workspace_and_tell_once_then_a_probe_resumes(
+    runtime: Runtime, sim: Sim, fake_slack: FakeSlack
+) -> None:
+    sim.state.configure(app_secret="the-secret-was-rotated-in-front-0123456789")
+    ids = [add_messages(runtime, f"conv-{i}", 2)[0] for i in range(3)]
+    flusher = Flusher(runtime, policy=FAST, idle_wait=0.0)
+    await flusher.flush()
+    await flusher.drain()
+    got = rows(runtime)
+    assert {r.status for r in got.values()} == {"pending"}
+    assert all(r.attempts == 0 and r.last_error_status == 401 for r in got.values() if r.id in ids)
+    with session_scope(runtime.engine, readonly=True) as s:
+        ws = s.get(Workspace, "T1")
+        assert ws is not None and ws.paused_at is not None
+        (alert,) = s.exec(select(DeliveryAlert)).all()
+        assert (alert.kind, alert.state) == ("paused", "open")
+    # No alerts channel set: the thread of the row that met the refusal hears it, once.
+    (post,) = [a for a in fake_slack.called("chat.postMessage") if a.get("blocks")]
+    assert post["channel"] == "C1" and post["thread_ts"] == "111.000"
+    assert "paused" in post["text"] and "Resume" in json.dumps(post["blocks"])
+
+    # Probes keep failing for a while: still paused, nobody is told again.
+    flusher.idle_wait = 0.3
+    await flusher.flush()
+    await flusher.drain()
+    assert sim.state.stats()["unauthorized"] >= 4
+    assert len([a for a in fake_slack.called("chat.postMessage") if a.get("blocks")]) == 1
+
+    # The credentials work again: the next probe gets through and everything goes.
+    sim.state.configure(app_secret=APP_SECRET)
+    flusher.idle_wait = 3.0
+    await flusher.flush()
+    await flusher.drain()
+    await flusher.aclose()
+    assert {r.status for r in rows(runtime).values()} == {"delivered"}
+    with session_scope(runtime.engine, readonly=True) as s:
+        ws = s.get(Workspace, "T1")
+        assert ws is not None and ws.paused_at is None
+        alert = s.exec(select(DeliveryAlert)).one()
+        assert alert.state == "resolved"
+    update = fake_slack.called("chat.update")[-1]
+    assert "resumed" in update["text"] and "Resume" not in json.dumps(update["blocks"])

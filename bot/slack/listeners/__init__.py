@@ -5,7 +5,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.listeners import admin, calls, commands
+from bot.slack.listeners import alerts as delivery_alerts
 from bot.slack.listeners import messages as msg
+from bot.slack.views.alerts import AlertIds
 from bot.slack.views.calls import STATUS_ACTION, THREAD_RECORDING_ACTION, CallIds
 from bot.slack.views.messages import MessageIds
 from bot.slack.views.templates import TemplateIds
@@ -42,6 +44,8 @@ def register_listeners(app: AsyncApp) -> None:
     app.action(TemplateIds.resync)(admin.templates_resync)
     app.view(TemplateIds.form_view)(admin.template_form_submitted)
 
+    app.action(AlertIds.retry)(delivery_alerts.retry_clicked)
+    app.action(AlertIds.discard)(delivery_alerts.discard_clicked)
 
     # Last: every other message event in channels the bot is in is acknowledged and
     # ignored, or Bolt answers 404 and Slack keeps retrying (and may turn events off).

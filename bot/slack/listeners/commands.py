@@ -23,6 +23,7 @@ from bot.runtime import Runtime
 from bot.services import links
 from bot.services.uow import in_transaction
 from bot.slack.listeners import admin, calls
+from bot.slack.listeners import alerts as delivery_alerts
 from bot.slack.permissions import require_admin
 from bot.slack.views import help_blocks
 
@@ -86,6 +87,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "help": help_subcommand,
     "connect": connect_subcommand,
     "disconnect": disconnect_subcommand,
+    "alerts": delivery_alerts.alerts_subcommand,
     "status": admin.status_subcommand,
     "templates": admin.templates_subcommand,
 }

@@ -67,11 +67,10 @@ def headline(s: AlertSummary) -> str:
             ":no_entry: Deliveries to Front are paused for this workspace: "
             "Front refused our credentials."
         )
-    what = (
-        f"*{s.example}*"
-        if s.rows <= 1
-        else f"*{_plural(s.rows, 'delivery', 'deliveries')}* (for example {s.example})"
-    )
+    if s.rows <= 1:
+        what = f"*{s.example}*"
+    else:
+        what = f"*{_plural(s.rows, 'delivery', 'deliveries')}* (for example {s.example})"
     if s.state == AlertState.resolved:
         if s.action == "discard" and not s.delivered:
             return f":wastebasket: {what}: discarded{who}."
@@ -80,9 +79,10 @@ def headline(s: AlertSummary) -> str:
         return f":white_check_mark: {what}: done."
     if s.state == AlertState.retrying:
         return f":hourglass_flowing_sand: {what}: retrying{who}…"
+    verb = "was" if s.rows <= 1 else "were"
     if s.action == "retry":
         return f":warning: {what} failed again after a retry{who}."
-    return f":warning: {what} could not be delivered to Front."
+    return f":warning: {what} {verb} not delivered to Front."
 
 
 def alert_text(s: AlertSummary) -> str:
@@ -101,15 +101,19 @@ def _details(s: AlertSummary) -> str:
                 "time to time; press *Resume* to try now."
             )
         return "\n".join(lines)
-    facts = [_plural(s.example_attempts, "attempt")]
     if s.rows > 1:
-        facts.append(f"{s.failed} still failed" if s.failed else "none failed now")
+        facts = [f"{s.failed} still failed" if s.failed else "none failed now"]
+        facts.append(f"the first gave up after {_plural(s.example_attempts, 'attempt')}")
+    else:
+        facts = [f"gave up after {_plural(s.example_attempts, 'attempt')}"]
     if s.waiting_behind:
         facts.append(
             f"{_plural(s.waiting_behind, 'later delivery', 'later deliveries')} of the same "
-            "call or conversation wait behind it"
+            f"call or conversation {'waits' if s.waiting_behind == 1 else 'wait'} behind "
+            f"{'it' if s.rows <= 1 else 'them'}"
         )
-    lines.append(" · ".join(facts))
+    joined = " · ".join(facts)
+    lines.append(joined[:1].upper() + joined[1:])
     return "\n".join(lines)
 
 

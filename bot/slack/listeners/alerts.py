@@ -1,0 +1,125 @@
+"""Failure alerts: the Retry and Discard buttons, and `/switchboard alerts #channel`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session
+
+from bot.delivery import alert_posts, alerts
+from bot.runtime import Runtime
+from bot.services.errors import UserError
+from bot.services.uow import in_transaction, read
+from bot.slack.permissions import require_admin
+from bot.slack.views.alerts import AlertButton
+from storage.models import Workspace
+
+# Slack escapes a picked channel as <#C123|name> (the command has should_escape: true).
+_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$|^([CG][A-Z0-9]{6,})$")
+_OFF = {"off", "none", "thread", "threads"}
+
+
+def _button(body: dict[str, Any]) -> tuple[str, str, int]:
+    """(team, user, alert id) of a click on an alert button."""
+    action = (body.get("actions") or [{}])[0]
+    try:
+        alert_id = AlertButton.model_validate_json(action.get("value") or "").alert_id
+    except ValidationError:
+        raise UserError("That button is out of date; nothing was changed.") from None
+    user = body.get("user") or {}
+    team = (body.get("team") or {}).get("id") or user.get("team_id")
+    return str(team), str(user.get("id")), alert_id
+
+
+async def retry_clicked(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]) -> None:
+    await ack()
+    runtime: Runtime = context["runtime"]
+    team, user, alert_id = _button(body)
+    # wake: the flusher takes the rows now rather than at its next tick.
+    await in_transaction(
+        runtime, alerts.retry_alert, wake=True, team_id=team, alert_id=alert_id, user_id=user
+    )
+    await alert_posts.refresh(runtime, [alert_id])
+
+
+async def discard_clicked(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]) -> None:
+    await ack()
+    runtime: Runtime = context["runtime"]
+    team, user, alert_id = _button(body)
+    # Later rows of the lanes may go now.
+    await in_transaction(
+        runtime, alerts.discard_alert, wake=True, team_id=team, alert_id=alert_id, user_id=user
+    )
+    await alert_posts.refresh(runtime, [alert_id])
+
+
+def parse_channel(text: str) -> str | None:
+    """A channel id from `<#C123|name>` or `C123`; None for `off`. UserError otherwise."""
+    value = text.strip()
+    if value.lower() in _OFF:
+        return None
+    match = _CHANNEL.match(value)
+    if not match:
+        raise UserError(
+            f"`{value}` is not a channel I can use. Pick one from the list as you type "
+            "`/switchboard alerts #` (for example `/switchboard alerts #support-alerts`), "
+            "or `/switchboard alerts off` to report failures in their threads only."
+        )
+    return match.group(1) or match.group(2)
+
+
+def _current(*, session: Session, team_id: str) -> str | None:
+    ws = session.get(Workspace, team_id)
+    return ws.alerts_channel_id if ws is not None else None
+
+
+async def alerts_subcommand(
+    *, client: AsyncWebClient, command: dict[str, Any], runtime: Runtime, args: str
+) -> str:
+    """`/switchboard alerts [#channel|off]`: where failed deliveries are reported."""
+    team_id = command["team_id"]
+    if not args.strip():
+        current = await read(runtime, _current, team_id=team_id)
+        where = f"in <#{current}> and" if current else "only"
+        return (
+            f"Failed deliveries are reported {where} in the thread where they were logged. "
+            "Change it with `/switchboard alerts #channel` (admins) or "
+            "`/switchboard alerts off`."
+        )
+    await require_admin(client, command["user_id"], "choose where delivery alerts go")
+    channel_id = parse_channel(args)
+    if channel_id is not None:
+        await _say_hello(client, channel_id, command["user_id"])
+    await in_transaction(runtime, alerts.set_alerts_channel, team_id=team_id, channel_id=channel_id)
+    if channel_id is None:
+        return "Failed deliveries are now reported in their threads only."
+    return (
+        f"Failed deliveries will be reported in <#{channel_id}> (and in their threads), "
+        "with Retry and Discard buttons."
+    )
+
+
+async def _say_hello(client: AsyncWebClient, channel_id: str, user_id: str) -> None:
+    """Post once in the new alerts channel: proves the bot can post there before saving."""
+    text = (
+        f"<@{user_id}> chose this channel for Switchboard's delivery alerts: when something "
+        "logged from Slack cannot reach Front, it shows up here with Retry and Discard."
+    )
+    try:
+        try:
+            await client.chat_postMessage(channel=channel_id, text=text)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "not_in_channel":
+                raise
+            await client.conversations_join(channel=channel_id)
+            await client.chat_postMessage(channel=channel_id, text=text)
+    except SlackApiError as exc:
+        raise UserError(
+            f"I can't post in <#{channel_id}> ({exc.response.get('error')}). "
+            "Invite me there first (`/invite @Switchboard`), then try again."
+        ) from None

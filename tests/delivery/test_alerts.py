@@ -1,0 +1,236 @@
+"""Failure alerts end to end: the real `serve` app (with its scheduler), signed Slack
+requests, the fake Slack Web API and the Front simulator."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.runtime import Runtime
+from bot.server import build_server_app
+from storage.engine import make_engine, session_scope
+from storage.models import DeliveryAlert, DeliveryAlertPost, OutboxRow, Workspace
+from tests.delivery.conftest import CHANNEL, Sim, add_call, add_messages, delivery_settings
+from tests.helpers.app import RunningApp
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.server import serve_in_thread
+
+ALERTS = "CALERTS"
+THREAD = "111.000"
+
+
+@pytest.fixture
+def app(database_url: str, sim: Sim, fake_slack: FakeSlack) -> Iterator[RunningApp]:
+    fake_slack.add_user("UADMIN", name="Ada Admin", is_admin=True)
+    fake_slack.add_user("U2", name="Bob")
+    settings = delivery_settings(
+        database_url,
+        sim.url,
+        slack_api_url=fake_slack.api_url,
+        outbox_max_attempts=1,
+        flush_interval_seconds=0.1,
+    )
+    runtime = Runtime(settings=settings, engine=make_engine(database_url))
+    with serve_in_thread(build_server_app(settings)) as url:
+        yield RunningApp(url, runtime)
+    runtime.engine.dispose()
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+def alert_posts(rt: Runtime) -> list[DeliveryAlertPost]:
+    with session_scope(rt.engine, readonly=True) as s:
+        return list(s.exec(select(DeliveryAlertPost).order_by(DeliveryAlertPost.id)))
+
+
+def shown(fake: FakeSlack, post: DeliveryAlertPost) -> dict[str, Any]:
+    """The alert message as Slack shows it now: its last update, else the post itself."""
+    updates = [
+        a
+        for a in fake.called("chat.update")
+        if a.get("channel") == post.channel_id and a.get("ts") == post.ts
+    ]
+    if updates:
+        return {**updates[-1], "ts": post.ts}
+    sent = [
+        a
+        for a in fake.called("chat.postMessage")
+        if a.get("channel") == post.channel_id
+        and (a.get("thread_ts") or "") == post.thread_ts
+        and a.get("blocks")
+    ]
+    return {**sent[-1], "ts": post.ts}
+
+
+def says(fake: FakeSlack, post: DeliveryAlertPost, text: str) -> bool:
+    return text in json.dumps(shown(fake, post)["blocks"])
+
+
+def click(message: dict[str, Any], action_id: str, user_id: str = "U2") -> dict[str, Any]:
+    for block in message["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                button, block_id = element, block.get("block_id")
+                break
+        else:
+            continue
+        break
+    else:
+        raise AssertionError(f"no {action_id} button in the alert")
+    return {
+        "type": "block_actions",
+        "team": {"id": "T1", "domain": "acme"},
+        "user": {"id": user_id, "team_id": "T1", "name": user_id.lower()},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "trig-alert",
+        "container": {
+            "type": "message",
+            "message_ts": message["ts"],
+            "channel_id": message["channel"],
+        },
+        "channel": {"id": message["channel"], "name": "alerts"},
+        "message": {"ts": message["ts"], "blocks": message["blocks"], "type": "message"},
+        "response_url": "",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": block_id,
+                "value": button["value"],
+                "action_ts": "1764000000.1",
+            }
+        ],
+    }
+
+
+def statuses(rt: Runtime) -> dict[int, str]:
+    with session_scope(rt.engine, readonly=True) as s:
+        return {r.id: r.status for r in s.exec(select(OutboxRow)) if r.id is not None}
+
+
+def test_alerts_channel_is_set_by_an_admin(app: RunningApp, fake_slack: FakeSlack) -> None:
+    assert (
+        app.command("/switchboard", f"alerts <#{ALERTS}|alerts>", user_id="U2").status_code == 200
+    )
+    refused = fake_slack.wait_for("chat.postEphemeral")[-1]
+    assert "admin" in refused["text"]
+    app.command("/switchboard", f"alerts <#{ALERTS}|alerts>", user_id="UADMIN")
+    fake_slack.wait_for("chat.postEphemeral", 2)
+    hello = fake_slack.wait_for("chat.postMessage")[-1]
+    assert hello["channel"] == ALERTS and "delivery alerts" in hello["text"]
+    with session_scope(app.runtime.engine, readonly=True) as s:
+        ws = s.get(Workspace, "T1")
+        assert ws is not None and ws.alerts_channel_id == ALERTS
+    app.command("/switchboard", "alerts", user_id="U2")
+    current = fake_slack.wait_for("chat.postEphemeral", 3)[-1]
+    assert f"<#{ALERTS}>" in current["text"]
+    app.command("/switchboard", "alerts #nope", user_id="UADMIN")
+    assert "not a channel" in fake_slack.wait_for("chat.postEphemeral", 4)[-1]["text"]
+
+
+def set_alerts_channel(app: RunningApp, fake: FakeSlack) -> None:
+    app.command("/switchboard", f"alerts <#{ALERTS}|alerts>", user_id="UADMIN")
+    wait_until(lambda: any(a.get("channel") == ALERTS for a in fake.called("chat.postMessage")))
+
+
+def test_a_failed_delivery_is_alerted_and_retry_delivers_it(
+    app: RunningApp, sim: Sim, fake_slack: FakeSlack
+) -> None:
+    set_alerts_channel(app, fake_slack)
+    sim.state.configure(error_rate=1.0, error_statuses=[503])
+    ids = add_call(app.runtime, "c1", ("connected", "hangup"), thread=THREAD)
+
+    # Posted in the alerts channel and in the thread where the call was logged.
+    posts = wait_until(
+        lambda: (
+            len(alert_posts(app.runtime)) == 2
+            and all(p.ts for p in alert_posts(app.runtime))
+            and alert_posts(app.runtime)
+        )
+    )
+    assert {(p.channel_id, p.thread_ts) for p in posts} == {(ALERTS, ""), ("C1", THREAD)}
+    channel_post = next(p for p in posts if p.channel_id == ALERTS)
+    message = shown(fake_slack, channel_post)
+    text = json.dumps(message["blocks"])
+    assert "New call (call c1)" in text and "was not delivered to Front" in text
+    assert "503 Service unavailable: injected fault" in text  # Front's words
+    assert "1 attempt" in text and "2 later deliveries" in text
+    assert "delivery_alert_retry" in text and "delivery_alert_discard" in text
+    assert statuses(app.runtime) == {ids[0]: "failed", ids[1]: "pending", ids[2]: "pending"}
+
+    # Front is back; Bob presses Retry in the alerts channel.
+    sim.state.configure(error_rate=0.0)
+    assert app.interact(click(message, "delivery_alert_retry")).status_code == 200
+    wait_until(lambda: set(statuses(app.runtime).values()) == {"delivered"})
+    for post in posts:
+        wait_until(lambda post=post: says(fake_slack, post, "delivered after retry by <@U2>"))
+        assert "delivery_alert_retry" not in json.dumps(shown(fake_slack, post)["blocks"])
+    call = sim.state.call(CHANNEL, "c1")
+    assert call is not None and call.history == ["ringing", "connected", "hangup"]
+
+
+def test_discard_drops_the_row_and_lets_its_lane_go_on(
+    app: RunningApp, sim: Sim, fake_slack: FakeSlack
+) -> None:
+    set_alerts_channel(app, fake_slack)
+    sim.state.configure(error_rate=1.0, error_statuses=[502])
+    ids = add_messages(app.runtime, "conv-9", 3)
+    (post, *_) = wait_until(
+        lambda: [p for p in alert_posts(app.runtime) if p.channel_id == ALERTS and p.ts]
+    )
+    sim.state.configure(error_rate=0.0)
+    app.interact(click(shown(fake_slack, post), "delivery_alert_discard"))
+    wait_until(
+        lambda: (
+            statuses(app.runtime) == {ids[0]: "discarded", ids[1]: "delivered", ids[2]: "delivered"}
+        )
+    )
+    wait_until(lambda: says(fake_slack, post, "discarded by <@U2>"))
+    sent = [r["body"]["metadata"]["external_id"] for r in sim.state.requests()]
+    assert sent == ["conv-9-m1", "conv-9-m2"]
+
+
+def test_a_burst_of_failures_with_one_cause_makes_one_alert(
+    app: RunningApp, sim: Sim, fake_slack: FakeSlack
+) -> None:
+    set_alerts_channel(app, fake_slack)
+    sim.state.configure(error_rate=1.0, error_statuses=[503])
+    for i in range(8):
+        add_messages(app.runtime, f"burst-{i}", 1)
+    wait_until(lambda: set(statuses(app.runtime).values()) == {"failed"})
+    with session_scope(app.runtime.engine, readonly=True) as s:
+        (alert,) = s.exec(select(DeliveryAlert)).all()
+        assert alert.cause == "retryable:503"
+    channel_posts = [p for p in alert_posts(app.runtime) if p.channel_id == ALERTS]
+    assert len(channel_posts) == 1
+    wait_until(lambda: says(fake_slack, channel_posts[0], "8 deliveries"))
+    # All were logged in one thread: one post there too.
+    assert [(p.channel_id, p.thread_ts) for p in alert_posts(app.runtime)] == [
+        (ALERTS, ""),
+        ("C1", THREAD),
+    ]
+    assert (
+        len(
+            [
+                a
+                for a in fake_slack.called("chat.postMessage")
+                if a.get("channel") == ALERTS and a.get("blocks")
+            ]
+        )
+        == 1
+    )
