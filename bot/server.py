@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.runner import NO_FRONT_CREDENTIALS, build_scheduler, run_until_stopped
 from bot.runtime import build_runtime
+from bot.services import admin
 from bot.slack.app import build_bolt_app
 from bot.slack.call_cards import register_call_hooks
 from bot.slack.listeners import messages
@@ -41,6 +42,7 @@ def delivery_hooks() -> DeliveryHooks:
     hooks = DeliveryHooks()
     messages.register_delivery_hooks(hooks)  # reactions on logged messages, message cards
     register_call_hooks(hooks)  # call cards show delivered / failed
+    admin.register_delivery_hooks(hooks)  # Front's ids for imported templates
     return hooks
 
 

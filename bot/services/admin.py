@@ -10,9 +10,12 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot.delivery.hooks import DeliveryHooks, OutboxRowSnapshot
 from bot.delivery.outbox import SlackContext, channel_lane, enqueue
+from bot.runtime import Runtime
 from bot.services.errors import UserError
 from bot.services.links import ensure_workspace, list_links, require_link
+from bot.services.uow import in_transaction
 from storage.models import ChannelLink, MessageTemplate, OutboxRow, OutboxStatus, utcnow
 
 CHANNEL_STATUSES = ("ok", "offline")
@@ -187,6 +190,22 @@ def record_template_id(session: Session, *, external_id: str, front_template_id:
     if template is not None:
         template.front_template_id = front_template_id
         session.add(template)
+
+
+async def template_synced(runtime: Runtime, row: OutboxRowSnapshot) -> None:
+    """Keep the id Front answered for an imported template (shown to admins, used in logs)."""
+    if row.template_id is None:
+        return
+    await in_transaction(
+        runtime,
+        record_template_id,
+        external_id=str(row.payload.get("external_id")),
+        front_template_id=row.template_id,
+    )
+
+
+def register_delivery_hooks(hooks: DeliveryHooks) -> None:
+    hooks.on_delivered("sync_application_message_template", template_synced)
 
 
 @dataclass(frozen=True)
