@@ -148,6 +148,11 @@ class Flusher:
         self.clients = clients or FrontClients(settings)
         self.policy = policy or DeliveryPolicy.from_settings(settings)
         self.concurrency = concurrency or settings.flush_concurrency
+        # Rows claimed ahead of free slots keep every slot busy, at a price: a process
+        # killed then may have re-sends for up to twice its slots (answers not yet
+        # recorded, plus requests out). With one slot there is none, and a crash
+        # re-sends at most one request.
+        self.prefetch = self.concurrency if self.concurrency > 1 else 0
         # Keep flushing while something falls due within this (the scheduler's tick).
         self.idle_wait = settings.flush_interval_seconds if idle_wait is None else idle_wait
         self.owner = owner or default_owner()
@@ -181,9 +186,9 @@ class Flusher:
     async def flush(self) -> FlushStats:
         """Deliver until nothing is due within `idle_wait`; one flush at a time.
 
-        Rows are claimed a little ahead (up to twice `concurrency`) into a local queue,
-        so a slot that frees starts the next request at once; answers are recorded,
-        and new rows claimed, in one transaction per batch.
+        Rows are claimed a little ahead (`prefetch`) into a local queue, so a slot that
+        frees starts the next request at once; answers are recorded, and new rows
+        claimed, in one transaction per batch.
         """
         if self._running:
             self.request()
@@ -201,7 +206,8 @@ class Flusher:
                 if self._wanted:
                     self._wanted, exhausted = False, False
                 answers, self._answers = self._answers, []
-                room = 0 if self._closing else 2 * self.concurrency - len(self._sending)
+                room = 0 if self._closing else self.concurrency + self.prefetch
+                room -= len(self._sending)
                 room -= len(self._queue)
                 if answers or (room > 0 and not exhausted):
                     idle = not self._sending and not self._queue
@@ -225,8 +231,10 @@ class Flusher:
                     if self._answers or not exhausted:
                         continue
                 if not self._sending and not self._queue:
-                    if not due_known and not self._closing:
-                        exhausted = False  # one more claim, idle, to learn what is due
+                    if (self._wanted or not due_known) and not self._closing:
+                        # Something was enqueued meanwhile, or we do not know yet when
+                        # the next row falls due: one more claim.
+                        exhausted = False
                         continue
                     if self._closing or due is None or due > self.idle_wait:
                         break

@@ -209,14 +209,19 @@ def test_a_burst_of_failures_with_one_cause_makes_one_alert(
     app: RunningApp, sim: Sim, fake_slack: FakeSlack
 ) -> None:
     set_alerts_channel(app, fake_slack)
+    # A workspace that has been delivering (its pacing knows Front's limit), then an outage.
+    add_messages(app.runtime, "before", 1)
+    wait_until(lambda: set(statuses(app.runtime).values()) == {"delivered"})
     sim.state.configure(error_rate=1.0, error_statuses=[503])
     for i in range(8):
         add_messages(app.runtime, f"burst-{i}", 1)
-    wait_until(lambda: set(statuses(app.runtime).values()) == {"failed"})
+    wait_until(lambda: sorted(statuses(app.runtime).values()) == ["delivered"] + ["failed"] * 8)
     with session_scope(app.runtime.engine, readonly=True) as s:
         (alert,) = s.exec(select(DeliveryAlert)).all()
         assert alert.cause == "retryable:503"
-    channel_posts = [p for p in alert_posts(app.runtime) if p.channel_id == ALERTS]
+    channel_posts = wait_until(
+        lambda: [p for p in alert_posts(app.runtime) if p.channel_id == ALERTS and p.ts]
+    )
     assert len(channel_posts) == 1
     wait_until(lambda: says(fake_slack, channel_posts[0], "8 deliveries"))
     # All were logged in one thread: one post there too.

@@ -80,6 +80,8 @@ def headline(s: AlertSummary) -> str:
     if s.state == AlertState.retrying:
         return f":hourglass_flowing_sand: {what}: retrying{who}…"
     verb = "was" if s.rows <= 1 else "were"
+    if s.in_progress:
+        return f":warning: {what}: {s.failed} failed, {s.in_progress} retrying{who}."
     if s.action == "retry":
         return f":warning: {what} failed again after a retry{who}."
     return f":warning: {what} {verb} not delivered to Front."
