@@ -28,7 +28,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
     UserSelectElement,
 )
-from slack_sdk.models.blocks.block_elements import InputInteractiveElement
+from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
 from bot.services.calls import (
@@ -140,27 +140,6 @@ class RecordingOffer(_Meta):
     external_call_id: str
     file_id: str
     recording_type: RecordingType = RecordingType.call
-
-
-class FileInputElement(InputInteractiveElement):
-    """Block Kit's `file_input` (modals only), which slack_sdk's models lack."""
-
-    type = "file_input"
-
-    @property
-    def attributes(self) -> set[str]:  # type: ignore[override]
-        return super().attributes.union({"filetypes", "max_files"})
-
-    def __init__(
-        self,
-        *,
-        action_id: str,
-        filetypes: list[str] | None = None,
-        max_files: int | None = None,
-    ) -> None:
-        super().__init__(type=self.type, action_id=action_id)
-        self.filetypes = filetypes
-        self.max_files = max_files
 
 
 DIRECTION_LABELS = {Direction.inbound: "Received", Direction.outbound: "Placed"}
@@ -547,7 +526,6 @@ __all__ = [
     "CallIds",
     "CallModalMeta",
     "CallRef",
-    "FileInputElement",
     "RecordingOffer",
     "TransferRef",
     "call_card_blocks",
