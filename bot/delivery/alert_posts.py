@@ -2,7 +2,8 @@
 
 Each alert is shown in the workspace's alerts channel (if one is set) and in each thread
 where one of its rows was logged (for a pause: the thread of the row that met it, when
-no alerts channel is set). Every post is remembered (`DeliveryAlertPost`), so a change
+no alerts channel is set), except threads of Slack Connect channels, where customers
+would see it. Every post is remembered (`DeliveryAlertPost`), so a change
 (more rows, a Retry, a delivery) updates the same messages in place.
 
 Several processes may refresh the same alert: planning locks the alert row, a new post
@@ -22,7 +23,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from bot.delivery.alerts import PAUSED, AlertSummary, summarize
@@ -153,12 +154,35 @@ async def _refresh_one(runtime: Runtime, alert_id: int) -> None:
             return
 
 
+def _forget(session: Session, *, post_id: int) -> None:
+    session.execute(delete(DeliveryAlertPost).where(col(DeliveryAlertPost.id) == post_id))
+
+
+async def _externally_shared(client: AsyncWebClient, channel: str) -> bool:
+    """Whether people of another organisation see this channel (Slack Connect). When Slack
+    does not say, assume they do: an alert there would show them our bookkeeping."""
+    try:
+        resp = await client.conversations_info(channel=channel)
+    except SlackApiError as exc:
+        log.warning("conversations.info %s: %s", channel, exc.response.get("error"))
+        return True
+    info = resp.get("channel") or {}
+    return bool(info.get("is_ext_shared") or info.get("is_pending_ext_shared"))
+
+
 async def _send(runtime: Runtime, p: _Plan) -> None:
     client = await runtime.slack_client(p.summary.team_id)
     blocks = alert_blocks(p.summary)
     text = alert_text(p.summary)
     version = p.summary.version
     for post_id, channel, thread_ts in p.to_post:
+        if thread_ts and await _externally_shared(client, channel):
+            # A customer's thread never gets Retry/Discard or Front's error text; the
+            # alerts channel (if set) and the card carry it. The claim goes, so a later
+            # refresh looks again (the channel may stop being shared).
+            log.info("alert %s: not posted in shared channel %s", p.summary.id, channel)
+            await in_transaction(runtime, _forget, post_id=post_id)
+            continue
         try:
             resp = await _post(
                 client, channel=channel, thread_ts=thread_ts, blocks=blocks, text=text

@@ -239,3 +239,22 @@ def test_a_burst_of_failures_with_one_cause_makes_one_alert(
         )
         == 1
     )
+
+
+def test_no_alert_in_a_thread_the_customer_shares(
+    app: RunningApp, sim: Sim, fake_slack: FakeSlack
+) -> None:
+    fake_slack.respond(
+        "conversations.info",
+        lambda args: {"ok": True, "channel": {"id": args.get("channel"), "is_ext_shared": True}},
+    )
+    set_alerts_channel(app, fake_slack)
+    sim.state.configure(error_rate=1.0, error_statuses=[503])
+    add_call(app.runtime, "c1", ("connected",), thread=THREAD)
+    wait_until(lambda: [p for p in alert_posts(app.runtime) if p.channel_id == ALERTS and p.ts])
+    wait_until(lambda: fake_slack.called("conversations.info"))
+    # The claim in the shared thread is dropped once Slack says the channel is shared.
+    wait_until(
+        lambda: [(p.channel_id, p.thread_ts) for p in alert_posts(app.runtime)] == [(ALERTS, "")]
+    )
+    assert not [a for a in fake_slack.called("chat.postMessage") if a.get("channel") == "C1"]
