@@ -195,6 +195,18 @@ def test_an_inbound_call_sends_from(linked: RunningApp, fake: FakeSlack) -> None
     assert_valid_for_spec("create_call", row.payload)
 
 
+def test_an_agent_slack_will_not_describe_still_logs_the_call(
+    linked: RunningApp, fake: FakeSlack
+) -> None:
+    # users.info answers user_not_found (a deactivated or external teammate): the email is
+    # optional, so the call is logged without it rather than lost after the modal closed.
+    call, _card = log_call(linked, fake, agent="UGONE")
+    assert call.agent_user_id == "UGONE" and call.agent_email is None
+    (row,) = outbox(linked)
+    assert "agent_email_address" not in row.payload
+    assert_valid_for_spec("create_call", row.payload)
+
+
 def test_an_invalid_number_is_answered_next_to_the_field(
     linked: RunningApp, fake: FakeSlack
 ) -> None:

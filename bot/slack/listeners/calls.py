@@ -124,7 +124,13 @@ async def _tell(
 
 
 async def user_email(client: AsyncWebClient, user_id: str) -> str | None:
-    resp = await client.users_info(user=user_id)
+    """The profile email, or None: the email is optional in Front, so a user Slack will not
+    describe (deleted, another organisation's, a rate limit) never costs the call or click."""
+    try:
+        resp = await client.users_info(user=user_id)
+    except SlackApiError as exc:
+        log.info("users.info %s: %s", user_id, exc.response.get("error"))
+        return None
     user = resp.get("user") or {}
     email = (user.get("profile") or {}).get("email")
     return str(email) if email else None
