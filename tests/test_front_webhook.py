@@ -94,6 +94,14 @@ def test_a_reply_from_front_lands_in_the_slack_thread_once(
     assert len(posts) == 2 and "\nlater\n" in posts[1]["text"]
 
 
+def test_front_text_cannot_ping_the_slack_channel(app: RunningApp, fake_slack: FakeSlack) -> None:
+    loud = {**MESSAGE, "payload": {**MESSAGE["payload"], "text": "<!channel> a < b & <@U1>"}}
+    assert _post(app, loud).status_code == 200
+    (post,) = fake_slack.wait_for("chat.postMessage")
+    assert "&lt;!channel&gt; a &lt; b &amp; &lt;@U1&gt;" in post["text"]
+    assert "<!channel>" not in post["text"]
+
+
 def test_millisecond_timestamps_are_accepted(app: RunningApp, fake_slack: FakeSlack) -> None:
     resp = _post(app, {"type": "message_imported", "payload": {}}, ts=str(int(time.time() * 1000)))
     assert resp.status_code == 200 and resp.json() == {}

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.services.mrkdwn import escape
 from storage.models import FrontCallback, ThreadKind, ThreadLink
 
 log = logging.getLogger(__name__)
@@ -152,9 +153,12 @@ def _message(
     if link is None:
         log.warning("Front message for a conversation with no Slack thread: %s", conversation_id)
         return CallbackAnswer(answer)
-    text = (payload.get("text") or payload.get("body") or "").strip()
-    files = [a.get("filename") for a in payload.get("attachments") or [] if a.get("filename")]
-    who = "Auto-reply" if autoreply else f"*{_author(payload)}*"
+    # Front's words are shown as typed: a `<!channel>` or `<@U…>` in them pings nobody.
+    text = escape((payload.get("text") or payload.get("body") or "").strip())
+    files = [
+        escape(str(a["filename"])) for a in payload.get("attachments") or [] if a.get("filename")
+    ]
+    who = "Auto-reply" if autoreply else f"*{escape(_author(payload))}*"
     lines = [f":outbox_tray: {who} replied from Front:", text or "_(no text)_"]
     if files:
         lines.append("Attachments (in Front): " + ", ".join(files))

@@ -20,7 +20,14 @@ import html
 import re
 from collections.abc import Mapping
 
-__all__ = ["editable_text", "mentioned_channels", "mentioned_users", "to_html", "unescape"]
+__all__ = [
+    "editable_text",
+    "escape",
+    "mentioned_channels",
+    "mentioned_users",
+    "to_html",
+    "unescape",
+]
 
 # A Slack token: a link (http, https, mailto, tel) or a mention, with an optional label.
 _TOKEN = re.compile(r"<((?:https?://|mailto:|tel:|@[UWB]|#[CGD]|!)[^<>\s|]*)(?:\|([^<>\n]*))?>")
@@ -45,6 +52,11 @@ _OPEN, _CLOSE = "\ue000", "\ue001"
 _SLOT = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
 
 Names = Mapping[str, str]
+
+
+def escape(text: str) -> str:
+    """Text shown as is in mrkdwn (Slack's three escapes): no mention or link in it works."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def unescape(text: str) -> str:
