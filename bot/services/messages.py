@@ -414,7 +414,10 @@ def mark_failed(
 ) -> LoggedMessage:
     """Tell Front an outbound message never reached the customer (Front reopens the
     conversation), after the message itself, in its conversation's lane."""
-    message = find(session, external_id=external_id)
+    # Locked: two clicks at once (PostgreSQL) would both see it unmarked and queue twice.
+    message = session.exec(
+        select(LoggedMessage).where(LoggedMessage.external_id == external_id).with_for_update()
+    ).first()
     if message is None or message.team_id != team_id:
         raise UserError("Switchboard has no record of this message any more.")
     if message.direction != Direction.outbound:

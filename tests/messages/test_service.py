@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -204,6 +206,43 @@ def test_mark_failed_queues_the_status_in_the_conversation_lane(linked: Engine) 
         svc.mark_failed(
             s, team_id=TEAM, external_id=out.message.external_id, reason="x", user_id="U3"
         )
+
+
+def test_two_clicks_at_once_mark_a_message_failed_once(linked: Engine) -> None:
+    if linked.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises write transactions (BEGIN IMMEDIATE)")
+    out = log(linked, draft("1700000000.000100", direction=svc.Direction.outbound))
+    refused: list[UserError] = []
+
+    def second_click() -> None:
+        try:
+            with session_scope(linked) as s:
+                svc.mark_failed(
+                    s, team_id=TEAM, external_id=out.message.external_id, reason="b", user_id="U3"
+                )
+        except UserError as exc:
+            refused.append(exc)
+
+    def waiting_on_a_lock() -> bool:
+        with linked.connect() as conn:
+            return bool(
+                conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).one()[0]
+            )
+
+    with session_scope(linked) as s:
+        svc.mark_failed(
+            s, team_id=TEAM, external_id=out.message.external_id, reason="a", user_id="U2"
+        )
+        other = threading.Thread(target=second_click)
+        other.start()
+        deadline = time.monotonic() + 10
+        while not waiting_on_a_lock() and other.is_alive():
+            assert time.monotonic() < deadline, "the second click never reached the row"
+            time.sleep(0.01)
+    other.join(10)
+    assert len(refused) == 1
+    statuses = [r for r in rows(linked) if r.operation == "update_external_message_status"]
+    assert len(statuses) == 1 and statuses[0].payload["reason"] == "a"
 
 
 def test_inbound_messages_cannot_be_marked_failed(linked: Engine) -> None:
