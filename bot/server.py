@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from starlette.applications import Starlette
 
 from bot.config import Settings
@@ -25,13 +26,29 @@ def build_server_app(settings: Settings, *, run_scheduler: bool = True) -> Starl
     runtime = build_runtime(settings)
     # A newcomer never has to know about migrations: serve applies what is pending.
     migrate.upgrade(runtime.engine)
-    bolt = build_bolt_app(settings, engine=runtime.engine)
+    bolt = build_bolt_app(runtime)
     startup: list[Hook] = []
     shutdown: list[Hook] = []
     scheduler = build_scheduler(runtime, delivery_hooks()) if run_scheduler else None
     if scheduler is not None:
         startup.append(scheduler.start)
         shutdown.append(scheduler.stop)
+    if settings.slack_app_token is not None:
+        # Socket Mode: Slack's requests arrive over a WebSocket this process opens, so no
+        # public URL is needed (local development); HTTP still serves health and Front.
+        app_token = settings.slack_app_token.get_secret_value()
+        sockets: list[AsyncSocketModeHandler] = []
+
+        async def connect() -> None:  # its client needs the server's running event loop
+            sockets.append(AsyncSocketModeHandler(bolt, app_token))
+            await sockets[0].connect_async()  # type: ignore[no-untyped-call]
+
+        async def close() -> None:
+            for socket in sockets:
+                await socket.close_async()  # type: ignore[no-untyped-call]
+
+        startup.append(connect)
+        shutdown.append(close)
     return create_web_app(runtime, bolt, on_startup=startup, on_shutdown=shutdown)
 
 

@@ -36,10 +36,9 @@ def create_web_app(
     on_shutdown: list[Hook] | None = None,
 ) -> Starlette:
     handler = AsyncSlackRequestHandler(bolt)
-    context = {"runtime": runtime}
 
     async def slack_events(request: Request) -> Response:
-        return await handler.handle(request, context)
+        return await handler.handle(request)
 
     async def healthz(_request: Request) -> Response:
         try:

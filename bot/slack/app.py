@@ -4,27 +4,25 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import Engine
 
-from bot.config import Settings
+from bot.runtime import Runtime
 from bot.slack.errors import register_error_handler
 from bot.slack.listeners import register_listeners
 from bot.slack.middleware import register_middleware
 from bot.slack.oauth import oauth_settings
 
 
-def build_bolt_app(
-    settings: Settings, *, engine: Engine | None = None, client: AsyncWebClient | None = None
-) -> AsyncApp:
-    """One workspace with SLACK_BOT_TOKEN, or OAuth installs (needs `engine` for the stores)."""
+def build_bolt_app(runtime: Runtime, *, client: AsyncWebClient | None = None) -> AsyncApp:
+    """One workspace with SLACK_BOT_TOKEN, or OAuth installs (SLACK_CLIENT_ID/SECRET).
+
+    Every listener finds the runtime in `context["runtime"]`, whether the request came
+    over HTTP or Socket Mode.
+    """
+    settings = runtime.settings
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     if client is None:
         client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
-    oauth = None
-    if settings.oauth_enabled:
-        if engine is None:
-            raise ValueError("OAuth installs need the database engine for their stores")
-        oauth = oauth_settings(settings, engine)
+    oauth = oauth_settings(settings, runtime.engine) if settings.oauth_enabled else None
     app = AsyncApp(
         signing_secret=settings.signing_secret,
         client=client,  # Bolt takes the token from the client (none with OAuth)
@@ -34,6 +32,6 @@ def build_bolt_app(
         ignoring_self_events_enabled=True,
     )
     register_error_handler(app)
-    register_middleware(app)
+    register_middleware(app, runtime)
     register_listeners(app)
     return app

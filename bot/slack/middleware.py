@@ -43,5 +43,12 @@ async def skip_retried_events(
     return await next()
 
 
-def register_middleware(app: AsyncApp) -> None:
+def register_middleware(app: AsyncApp, runtime: Runtime) -> None:
+    async def provide_runtime(
+        context: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        context["runtime"] = runtime
+        return await next()
+
+    app.use(provide_runtime)
     app.use(skip_retried_events)

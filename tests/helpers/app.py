@@ -39,7 +39,7 @@ def running_app(settings: Settings, *, migrate_db: bool = True) -> Iterator[Runn
     runtime = Runtime(settings=settings, engine=make_engine(settings.database_url))
     if migrate_db:  # as `serve` does; a no-op on a migrated database
         migrate.upgrade(runtime.engine)
-    web = create_web_app(runtime, build_bolt_app(settings, engine=runtime.engine))
+    web = create_web_app(runtime, build_bolt_app(runtime))
     try:
         with serve_in_thread(web) as url:
             yield RunningApp(url, runtime)
