@@ -77,6 +77,21 @@ def list_templates(session: Session, *, front_channel_id: str) -> list[MessageTe
     )
 
 
+def channel_templates(
+    session: Session, *, team_id: str, slack_channel_id: str
+) -> list[MessageTemplate]:
+    """The templates of the Front channel this Slack channel is linked to."""
+    link = require_link(session, team_id=team_id, slack_channel_id=slack_channel_id)
+    return list_templates(session, front_channel_id=link.front_channel_id)
+
+
+def get_template(session: Session, *, team_id: str, template_id: int) -> MessageTemplate:
+    template = session.get(MessageTemplate, template_id)
+    if template is None or template.team_id != team_id:
+        raise UserError("That template no longer exists.")
+    return template
+
+
 def _context(team_id: str, slack_channel_id: str, user_id: str) -> SlackContext:
     return SlackContext(team_id=team_id, channel_id=slack_channel_id, user_id=user_id)
 
@@ -119,7 +134,7 @@ def save_template(
         session.flush()
         _queue_sync(session, template, _context(team_id, slack_channel_id, user_id))
         return template
-    template = _get_template(session, team_id=team_id, template_id=template_id)
+    template = get_template(session, team_id=team_id, template_id=template_id)
     template.name, template.body, template.updated_at = name, body, utcnow()
     session.add(template)
     _queue_update(session, template, _context(team_id, slack_channel_id, user_id))
@@ -135,7 +150,7 @@ def set_template_disabled(
     template_id: int,
     disabled: bool,
 ) -> MessageTemplate:
-    template = _get_template(session, team_id=team_id, template_id=template_id)
+    template = get_template(session, team_id=team_id, template_id=template_id)
     template.is_disabled, template.updated_at = disabled, utcnow()
     session.add(template)
     _queue_update(session, template, _context(team_id, slack_channel_id, user_id))
@@ -149,13 +164,6 @@ def resync_templates(session: Session, *, team_id: str, slack_channel_id: str, u
     for template in templates:
         _queue_sync(session, template, _context(team_id, slack_channel_id, user_id))
     return len(templates)
-
-
-def _get_template(session: Session, *, team_id: str, template_id: int) -> MessageTemplate:
-    template = session.get(MessageTemplate, template_id)
-    if template is None or template.team_id != team_id:
-        raise UserError("That template no longer exists.")
-    return template
 
 
 def _queue_sync(session: Session, template: MessageTemplate, context: SlackContext) -> None:

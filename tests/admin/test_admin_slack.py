@@ -184,13 +184,31 @@ def test_status_subcommand_is_for_admins_and_queues_update_channel(
     assert (row.operation, row.payload) == ("update_channel", {"status": "offline"})
 
 
-def test_templates_subcommand_opens_the_list(app: RunningApp, fake_slack: FakeSlack) -> None:
+def test_templates_subcommand_opens_at_once_then_shows_the_list(
+    app: RunningApp, fake_slack: FakeSlack
+) -> None:
     fake_slack.add_user("UADMIN", name="Ada Admin", is_owner=True)
     app.command("/switchboard", "templates", user_id="UADMIN", trigger_id="trig-t")
     (opened,) = fake_slack.wait_for("views.open")
+    # The trigger is spent before any users.info or database work.
     assert opened["trigger_id"] == "trig-t"
-    assert opened["view"]["callback_id"] == TemplateIds.list_view
-    assert "No templates yet." in json.dumps(opened["view"])
+    assert "Loading" in json.dumps(opened["view"])
+    (update,) = fake_slack.wait_for("views.update")
+    assert update["view"]["callback_id"] == TemplateIds.list_view
+    assert "No templates yet." in json.dumps(update["view"])
+    methods = [c.method for c in fake_slack.calls]
+    assert methods.index("views.open") < methods.index("users.info")
+
+
+def test_templates_subcommand_tells_a_member_why_not_in_the_modal(
+    app: RunningApp, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_user("UMEMBER", name="Max Member")
+    app.command("/switchboard", "templates", user_id="UMEMBER")
+    (update,) = fake_slack.wait_for("views.update")
+    assert "Only workspace admins and owners can manage message templates" in json.dumps(
+        update["view"]
+    )
 
 
 def test_other_message_events_are_acknowledged(app: RunningApp) -> None:

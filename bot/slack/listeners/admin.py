@@ -12,18 +12,19 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Runtime
-from bot.services import admin, links
+from bot.services import admin
 from bot.services.errors import UserError
 from bot.services.uow import in_transaction, read
 from bot.slack.permissions import require_admin
 from bot.slack.views.home import home_view
 from bot.slack.views.templates import (
+    LOADING,
     TemplateIds,
     TemplateMeta,
     template_form_view,
     templates_list_view,
+    templates_notice_view,
 )
-from storage.models import MessageTemplate
 
 
 async def ignore_event() -> None:
@@ -64,18 +65,21 @@ async def templates_subcommand(
     *, client: AsyncWebClient, command: dict[str, Any], runtime: Runtime, args: str
 ) -> str | None:
     meta = TemplateMeta(team_id=command["team_id"], channel_id=command["channel_id"])
-    # The trigger_id lasts 3 s: check quickly, then open the modal before anything slow.
-    await require_admin(client, command["user_id"], "manage message templates")
-    templates = await read(runtime, _templates_for, meta=meta)
-    await client.views_open(
-        trigger_id=command["trigger_id"], view=templates_list_view(meta, templates)
+    # The trigger lasts 3 s and works once: open first, check and fill in afterwards.
+    opened = await client.views_open(
+        trigger_id=command["trigger_id"], view=templates_notice_view(LOADING)
     )
+    view_id = opened["view"]["id"]
+    try:
+        await require_admin(client, command["user_id"], "manage message templates")
+        templates = await read(
+            runtime, admin.channel_templates, team_id=meta.team_id, slack_channel_id=meta.channel_id
+        )
+    except UserError as exc:
+        await client.views_update(view_id=view_id, view=templates_notice_view(str(exc)))
+        return None
+    await client.views_update(view_id=view_id, view=templates_list_view(meta, templates))
     return None
-
-
-def _templates_for(*, session: Any, meta: TemplateMeta) -> list[MessageTemplate]:
-    link = links.require_link(session, team_id=meta.team_id, slack_channel_id=meta.channel_id)
-    return admin.list_templates(session, front_channel_id=link.front_channel_id)
 
 
 def _meta(body: dict[str, Any]) -> TemplateMeta:
@@ -85,7 +89,9 @@ def _meta(body: dict[str, Any]) -> TemplateMeta:
 async def _refresh_list(
     client: AsyncWebClient, runtime: Runtime, view_id: str, meta: TemplateMeta
 ) -> None:
-    templates = await read(runtime, _templates_for, meta=meta)
+    templates = await read(
+        runtime, admin.channel_templates, team_id=meta.team_id, slack_channel_id=meta.channel_id
+    )
     await client.views_update(view_id=view_id, view=templates_list_view(meta, templates))
 
 
@@ -106,15 +112,20 @@ async def template_edit(
     await ack()
     runtime: Runtime = context["runtime"]
     meta = _meta(body).model_copy(update={"template_id": int(action["value"])})
-    template = await read(runtime, _get_template, meta=meta)
-    await client.views_push(trigger_id=body["trigger_id"], view=template_form_view(meta, template))
-
-
-def _get_template(*, session: Any, meta: TemplateMeta) -> MessageTemplate:
-    template = session.get(MessageTemplate, meta.template_id)
-    if template is None or template.team_id != meta.team_id:
-        raise UserError("That template no longer exists.")
-    return template  # type: ignore[no-any-return]
+    pushed = await client.views_push(
+        trigger_id=body["trigger_id"],
+        view=templates_notice_view(LOADING, callback_id=TemplateIds.form_view),
+    )
+    try:
+        template = await read(
+            runtime, admin.get_template, team_id=meta.team_id, template_id=meta.template_id or 0
+        )
+    except UserError as exc:
+        await client.views_update(
+            view_id=pushed["view"]["id"], view=templates_notice_view(str(exc))
+        )
+        return
+    await client.views_update(view_id=pushed["view"]["id"], view=template_form_view(meta, template))
 
 
 async def template_toggle(

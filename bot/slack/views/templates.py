@@ -44,6 +44,20 @@ class TemplateMeta(BaseModel):
     template_id: int | None = None
 
 
+def templates_notice_view(text: str, *, callback_id: str = TemplateIds.list_view) -> dict[str, Any]:
+    """Opened at once (a trigger lasts 3 s), then replaced by the list or the form."""
+    return View(
+        type="modal",
+        callback_id=callback_id,
+        title=PlainTextObject(text="Message templates"),
+        close=PlainTextObject(text="Close"),
+        blocks=[SectionBlock(text=MarkdownTextObject(text=text))],
+    ).to_dict()
+
+
+LOADING = ":hourglass_flowing_sand: Loading…"
+
+
 def templates_list_view(meta: TemplateMeta, templates: list[MessageTemplate]) -> dict[str, Any]:
     blocks: list[Block] = [
         SectionBlock(
