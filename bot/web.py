@@ -90,7 +90,11 @@ def create_web_app(
             await client.chat_postMessage(
                 channel=post.channel_id, thread_ts=post.thread_ts, text=post.text
             )
+            await in_transaction(
+                runtime, front_callbacks.mark_posted, front_message_id=post.front_message_id
+            )
         except Exception:
+            # Left unposted: if Front sends the callback again, it is posted then.
             log.exception("could not post a Front reply into Slack")
 
     @asynccontextmanager

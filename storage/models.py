@@ -240,6 +240,8 @@ class FrontCallback(SQLModel, table=True):
     external_id: str = Field(max_length=200)
     external_conversation_id: str = Field(max_length=200)
     received_at: datetime = Field(default_factory=utcnow)
+    # Set once the reply is in Slack; until then a repeat of the callback posts it.
+    posted_at: datetime | None = None
 
 
 class SlackEvent(SQLModel, table=True):

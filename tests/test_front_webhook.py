@@ -12,7 +12,7 @@ import pytest
 
 from bot.services.front_callbacks import sign
 from storage.engine import session_scope
-from storage.models import ThreadLink
+from storage.models import FrontCallback, ThreadLink
 from tests.conftest import make_settings
 from tests.helpers.app import RunningApp, running_app
 from tests.helpers.fake_slack import FakeSlack
@@ -133,3 +133,34 @@ def test_delete_route_is_accepted_when_signed(app: RunningApp) -> None:
     }
     resp = httpx.delete(f"{app.base_url}/front/webhook", headers=headers)
     assert resp.status_code == 200
+
+
+def _wait_posted(app: RunningApp, front_id: str) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with session_scope(app.runtime.engine, readonly=True) as s:
+            seen = s.get(FrontCallback, front_id)
+            if seen is not None and seen.posted_at is not None:
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"{front_id} never marked posted")
+
+
+def test_a_reply_slack_refused_is_posted_when_front_sends_it_again(
+    app: RunningApp, fake_slack: FakeSlack
+) -> None:
+    fake_slack.respond("chat.postMessage", lambda _args: {"ok": False, "error": "fatal_error"})
+    assert _post(app, MESSAGE).status_code == 200
+    fake_slack.wait_for("chat.postMessage")
+    del fake_slack.overrides["chat.postMessage"]
+    again = _post(app, MESSAGE)
+    assert again.json()["external_id"] == "front:msg_1"
+    posts = fake_slack.wait_for("chat.postMessage", 2)
+    assert "Thanks, we shipped it today." in posts[1]["text"]
+    _wait_posted(app, "msg_1")
+    # Now that it is in Slack, a third delivery of the callback posts nothing.
+    _post(app, MESSAGE)
+    sentinel = {**MESSAGE, "payload": {**MESSAGE["payload"], "id": "msg_3", "text": "later"}}
+    _post(app, sentinel)
+    posts = fake_slack.wait_for("chat.postMessage", 3)
+    assert len(posts) == 3 and "\nlater" in posts[2]["text"]

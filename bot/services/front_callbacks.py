@@ -18,7 +18,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.services.mrkdwn import escape
-from storage.models import FrontCallback, ThreadKind, ThreadLink
+from storage.models import FrontCallback, ThreadKind, ThreadLink, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class SlackPost:
     channel_id: str
     thread_ts: str
     text: str
+    front_message_id: str
 
 
 @dataclass(frozen=True)
@@ -136,15 +137,17 @@ def _message(
         "external_id": external_id,
         "external_conversation_id": conversation_id,
     }
-    if session.get(FrontCallback, front_id) is not None:
-        return CallbackAnswer(answer)  # already posted: answer the same, post nothing
-    session.add(
-        FrontCallback(
+    seen = session.get(FrontCallback, front_id)
+    if seen is not None and seen.posted_at is not None:
+        return CallbackAnswer(answer)  # already in Slack: answer the same, post nothing
+    if seen is None:
+        seen = FrontCallback(
             front_message_id=front_id,
             external_id=external_id,
             external_conversation_id=conversation_id,
         )
-    )
+        session.add(seen)
+    # Not posted yet (new, or an earlier post failed): Front's retry gets another try.
     link = session.exec(
         select(ThreadLink).where(
             ThreadLink.kind == ThreadKind.conversation, ThreadLink.external_id == conversation_id
@@ -152,6 +155,7 @@ def _message(
     ).first()
     if link is None:
         log.warning("Front message for a conversation with no Slack thread: %s", conversation_id)
+        seen.posted_at = utcnow()  # nowhere to post it, now or on a retry
         return CallbackAnswer(answer)
     # Front's words are shown as typed: a `<!channel>` or `<@U…>` in them pings nobody.
     text = escape((payload.get("text") or payload.get("body") or "").strip())
@@ -162,5 +166,15 @@ def _message(
     lines = [f":outbox_tray: {who} replied from Front:", text or "_(no text)_"]
     if files:
         lines.append("Attachments (in Front): " + ", ".join(files))
-    post = SlackPost(link.team_id, link.slack_channel_id, link.thread_ts, "\n".join(lines))
+    post = SlackPost(
+        link.team_id, link.slack_channel_id, link.thread_ts, "\n".join(lines), front_id
+    )
     return CallbackAnswer(answer, post)
+
+
+def mark_posted(session: Session, *, front_message_id: str) -> None:
+    """The reply is in Slack: a retry of the same callback posts nothing more."""
+    seen = session.get(FrontCallback, front_message_id)
+    if seen is not None:
+        seen.posted_at = utcnow()
+        session.add(seen)

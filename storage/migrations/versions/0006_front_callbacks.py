@@ -32,6 +32,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("received_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("posted_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("front_message_id"),
     )
 
