@@ -291,13 +291,36 @@ def retry_alert(
 
 
 def discard_alert(
-    session: Session, *, team_id: str, alert_id: int, user_id: str, now: datetime | None = None
+    session: Session,
+    *,
+    team_id: str,
+    alert_id: int,
+    user_id: str,
+    is_admin: bool = False,
+    now: datetime | None = None,
 ) -> AlertActionResult:
-    """Discard: the alert's failed rows will never be sent; their lanes move on."""
+    """Discard: the alert's failed rows will never be sent; their lanes move on.
+
+    Only a workspace admin, or the person who logged every failed row of the alert, may
+    discard: it loses work for good. Checked here, under the alert's lock, so a row that
+    someone else logged cannot join the alert between the check and the discard."""
     now = now or utcnow()
     alert = _alert_for(session, team_id, alert_id)
     if alert.kind == PAUSED:
         raise UserError("A pause is not discarded: fix the credentials, then press Resume.")
+    if not is_admin:
+        loggers = set(
+            session.exec(
+                select(OutboxRow.slack_user_id).where(
+                    OutboxRow.alert_id == alert_id, OutboxRow.status == OutboxStatus.failed
+                )
+            )
+        )
+        if loggers and loggers != {user_id}:
+            raise UserError(
+                "Only workspace admins and owners, or the person who logged these "
+                "deliveries, can discard them. Press Retry, or ask an admin."
+            )
     changed = session.execute(
         update(OutboxRow)
         .where(col(OutboxRow.alert_id) == alert_id, col(OutboxRow.status) == OutboxStatus.failed)

@@ -194,15 +194,35 @@ def test_discard_drops_the_row_and_lets_its_lane_go_on(
         lambda: [p for p in alert_posts(app.runtime) if p.channel_id == ALERTS and p.ts]
     )
     sim.state.configure(error_rate=0.0)
-    app.interact(click(shown(fake_slack, post), "delivery_alert_discard"))
+    # U1 logged the messages: they may discard them.
+    app.interact(click(shown(fake_slack, post), "delivery_alert_discard", user_id="U1"))
     wait_until(
         lambda: (
             statuses(app.runtime) == {ids[0]: "discarded", ids[1]: "delivered", ids[2]: "delivered"}
         )
     )
-    wait_until(lambda: says(fake_slack, post, "discarded by <@U2>"))
+    wait_until(lambda: says(fake_slack, post, "discarded by <@U1>"))
     sent = [r["body"]["metadata"]["external_id"] for r in sim.state.requests()]
     assert sent == ["conv-9-m1", "conv-9-m2"]
+
+
+def test_only_an_admin_or_the_logger_discards(
+    app: RunningApp, sim: Sim, fake_slack: FakeSlack
+) -> None:
+    set_alerts_channel(app, fake_slack)
+    sim.state.configure(error_rate=1.0, error_statuses=[502])
+    ids = add_messages(app.runtime, "conv-7", 1)  # logged by U1
+    (post, *_) = wait_until(
+        lambda: [p for p in alert_posts(app.runtime) if p.channel_id == ALERTS and p.ts]
+    )
+    told = len(fake_slack.called("chat.postEphemeral"))
+    app.interact(click(shown(fake_slack, post), "delivery_alert_discard", user_id="U2"))
+    refusal = fake_slack.wait_for("chat.postEphemeral", told + 1)[-1]
+    assert refusal["user"] == "U2" and "Only workspace admins" in refusal["text"]
+    assert statuses(app.runtime) == {ids[0]: "failed"}
+    app.interact(click(shown(fake_slack, post), "delivery_alert_discard", user_id="UADMIN"))
+    wait_until(lambda: statuses(app.runtime) == {ids[0]: "discarded"})
+    wait_until(lambda: says(fake_slack, post, "discarded by <@UADMIN>"))
 
 
 def test_a_burst_of_failures_with_one_cause_makes_one_alert(

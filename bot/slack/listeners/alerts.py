@@ -15,7 +15,7 @@ from bot.delivery import alert_posts, alerts
 from bot.runtime import Runtime
 from bot.services.errors import UserError
 from bot.services.uow import in_transaction, read
-from bot.slack.permissions import require_admin
+from bot.slack.permissions import is_workspace_admin, require_admin
 from bot.slack.views.alerts import AlertButton
 from storage.models import Workspace
 
@@ -37,6 +37,8 @@ def _button(body: dict[str, Any]) -> tuple[str, str, int]:
 
 
 async def retry_clicked(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]) -> None:
+    # Open to everyone who sees the alert: a retry sends the same requests again with the
+    # same external ids (at-least-once, Front does not duplicate) and loses nothing.
     await ack()
     runtime: Runtime = context["runtime"]
     team, user, alert_id = _button(body)
@@ -47,13 +49,25 @@ async def retry_clicked(ack: AsyncAck, body: dict[str, Any], context: dict[str, 
     await alert_posts.refresh(runtime, [alert_id])
 
 
-async def discard_clicked(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]) -> None:
+async def discard_clicked(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+) -> None:
     await ack()
     runtime: Runtime = context["runtime"]
     team, user, alert_id = _button(body)
+    try:
+        admin = await is_workspace_admin(client, user)
+    except SlackApiError:
+        admin = False  # the person who logged the rows may still discard them
     # Later rows of the lanes may go now.
     await in_transaction(
-        runtime, alerts.discard_alert, wake=True, team_id=team, alert_id=alert_id, user_id=user
+        runtime,
+        alerts.discard_alert,
+        wake=True,
+        team_id=team,
+        alert_id=alert_id,
+        user_id=user,
+        is_admin=admin,
     )
     await alert_posts.refresh(runtime, [alert_id])
 
