@@ -13,6 +13,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import col, select
 
+from bot.services import calls as calls_service
 from bot.services import links
 from bot.slack.listeners import calls as calls_listeners
 from bot.slack.views.calls import CallIds
@@ -615,6 +616,64 @@ def test_a_recording_that_is_not_audio_is_answered_in_the_modal(
     answer = linked.interact(view_submission(view, values)).json()
     assert "not an audio file" in answer["errors"][CallIds.recording_file_block]
     assert outbox(linked, "add_call_recording") == []
+
+
+def _forget(app: RunningApp, call: Call) -> None:
+    """The call disappears while its form is open."""
+    with session_scope(app.runtime.engine) as s:
+        stored = s.exec(select(Call).where(Call.id == call.id)).one()
+        s.delete(stored)
+
+
+def test_a_form_for_a_call_that_is_gone_is_answered_in_the_modal(
+    linked: RunningApp, fake: FakeSlack
+) -> None:
+    call, card = log_call(linked, fake)
+    summary = _open_form(linked, fake, card, "call_summary")
+    transcript = _open_form(linked, fake, card, "call_transcript")
+    recording = _open_form(linked, fake, card, "call_recording")
+    _forget(linked, call)
+    gone = "I can't find this call any more"
+
+    values = {CallIds.summary_block: {CallIds.summary_input: {"value": "Printer on fire."}}}
+    answer = linked.interact(view_submission(summary, values)).json()
+    assert gone in answer["errors"][CallIds.summary_block]
+    answer = linked.interact(view_submission(transcript, _transcript_values("Ada: Hi"))).json()
+    assert gone in answer["errors"][CallIds.transcript_text_block]
+    file = fake.add_file("F8MP3", "call.mp3", AUDIO, "audio/mpeg")
+    values = {CallIds.recording_file_block: {CallIds.recording_file_input: {"files": [file]}}}
+    answer = linked.interact(view_submission(recording, values)).json()
+    assert gone in answer["errors"][CallIds.recording_file_block]
+    assert outbox(linked, "add_call_summary") == outbox(linked, "add_call_transcript") == []
+
+
+@pytest.mark.parametrize("form", ["summary", "transcript"])
+def test_a_store_that_fails_after_the_ack_gives_the_text_back(
+    linked: RunningApp, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    call, card = log_call(linked, fake)
+
+    def gone(**_kwargs: Any) -> None:
+        raise calls_service.CallNotFound()  # e.g. deleted between the check and the store
+
+    if form == "summary":
+        view = _open_form(linked, fake, card, "call_summary")
+        typed = "Printer on fire.\nAdvised <@U2> to unplug it & wait."
+        values: Any = {CallIds.summary_block: {CallIds.summary_input: {"value": typed}}}
+        monkeypatch.setattr(calls_service, "add_summary", gone)
+    else:
+        view = _open_form(linked, fake, card, "call_transcript")
+        typed = "Ada: Switchboard support, hello.\nBob: My printer is on fire <@U2> & more."
+        values = _transcript_values(typed)
+        monkeypatch.setattr(calls_service, "add_transcript", gone)
+    assert linked.interact(view_submission(view, values)).text == ""
+    (told,) = fake.wait_for("chat.postEphemeral")
+    assert told["thread_ts"] == call.card_ts
+    assert "I can't find this call any more" in told["text"]
+    assert f"Your {form}, so that it is not lost" in told["text"]
+    for line in typed.splitlines():  # quoted, and escaped: no mention pings anyone
+        escaped = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        assert f"> {escaped}" in told["text"]
 
 
 def test_audio_shared_in_the_thread_is_offered_as_the_recording(

@@ -26,9 +26,11 @@ from bot.runtime import Runtime
 from bot.services import calls, links, transcripts
 from bot.services.calls import CallCard
 from bot.services.errors import NotLinked, UserError
+from bot.services.mrkdwn import escape
 from bot.services.phones import normalise_handle
 from bot.services.uow import in_transaction, read
 from bot.slack.call_cards import refresh_call_card
+from bot.slack.errors import UNEXPECTED
 from bot.slack.files import MAX_ATTACHMENT_BYTES, SlackFile, fetch_file, parse_files
 from bot.slack.views.calls import (
     CallFormMeta,
@@ -428,6 +430,39 @@ async def _queued(runtime: Runtime, client: AsyncWebClient, meta: CallFormMeta, 
     await refresh_call_card(runtime, meta.external_call_id, client=client)
 
 
+async def _call_gone(runtime: Runtime, meta: CallFormMeta) -> str | None:
+    """Why the form's call cannot take it (deleted since the modal opened), or None.
+
+    One indexed read, inside the ack: the person is told in the modal, their text intact.
+    """
+    try:
+        await read(
+            runtime, calls.get_call, team_id=meta.team_id, external_call_id=meta.external_call_id
+        )
+    except calls.CallNotFound as exc:
+        return str(exc)
+    return None
+
+
+def typed_back(what: str, typed: str) -> str:
+    """The person's own text, quoted and escaped, so a failure after the ack loses nothing."""
+    quoted = "\n".join("> " + escape(line) for line in typed.splitlines() or [""])
+    return f"Your {what}, so that it is not lost:\n{quoted}"
+
+
+async def _not_stored(
+    client: AsyncWebClient, meta: CallFormMeta, exc: Exception, what: str, typed: str
+) -> None:
+    """Storing failed after the modal closed: say why, with what the person typed."""
+    if isinstance(exc, UserError):
+        why = str(exc)
+    else:
+        log.exception("storing a call's %s failed", what, exc_info=exc)
+        why = UNEXPECTED
+    text = f"{why}\n{typed_back(what, typed)}"
+    await _tell(client, meta.channel_id, meta.user_id, text, meta.thread_ts)
+
+
 async def summary_submitted(
     ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
 ) -> None:
@@ -437,17 +472,25 @@ async def summary_submitted(
     if not content:
         await _field_error(ack, CallIds.summary_block, "Write a summary.")
         return
-    await ack()
     runtime = _runtime(context)
-    await in_transaction(
-        runtime,
-        calls.add_summary,
-        wake=True,
-        team_id=meta.team_id,
-        external_call_id=meta.external_call_id,
-        content=content,
-        user_id=meta.user_id,
-    )
+    gone = await _call_gone(runtime, meta)
+    if gone:
+        await _field_error(ack, CallIds.summary_block, gone)
+        return
+    await ack()
+    try:
+        await in_transaction(
+            runtime,
+            calls.add_summary,
+            wake=True,
+            team_id=meta.team_id,
+            external_call_id=meta.external_call_id,
+            content=content,
+            user_id=meta.user_id,
+        )
+    except Exception as exc:
+        await _not_stored(client, meta, exc, "summary", content)
+        return
     await _queued(runtime, client, meta, "Summary queued for Front.")
 
 
@@ -467,6 +510,11 @@ async def _read_transcript_file(
     data = await fetch_file(client, file, max_bytes=transcripts.MAX_TRANSCRIPT_BYTES)
     text = transcripts.decode_text(data, file.filename)
     return transcripts.parse_transcript(text, filename=file.filename)
+
+
+def _as_text(utterances: list[transcripts.Utterance]) -> str:
+    """A file's transcript as `Speaker: text` lines (what pasting it would look like)."""
+    return "\n".join(f"{u.speaker}: {u.content}" for u in utterances)
 
 
 async def _names(client: AsyncWebClient, user_ids: list[str]) -> list[str]:
@@ -540,6 +588,11 @@ async def transcript_submitted(
             },
         )
         return
+    gone = await _call_gone(runtime, meta)
+    if gone:
+        block = CallIds.transcript_file_block if files else CallIds.transcript_text_block
+        await _field_error(ack, block, gone)
+        return
 
     if (text or "").strip():
         # Pasted text parses in microseconds: check it inside the ack.
@@ -579,17 +632,21 @@ async def transcript_submitted(
                 await _tell(client, meta.channel_id, meta.user_id, text, meta.thread_ts)
                 return
 
-    is_teammate = await _teammate_test(runtime, client, meta, {u.speaker for u in utterances})
-    lines = transcripts.front_lines(utterances, is_teammate)
-    await in_transaction(
-        runtime,
-        calls.add_transcript,
-        wake=True,
-        team_id=meta.team_id,
-        external_call_id=meta.external_call_id,
-        lines=lines,
-        user_id=meta.user_id,
-    )
+    try:
+        is_teammate = await _teammate_test(runtime, client, meta, {u.speaker for u in utterances})
+        lines = transcripts.front_lines(utterances, is_teammate)
+        await in_transaction(
+            runtime,
+            calls.add_transcript,
+            wake=True,
+            team_id=meta.team_id,
+            external_call_id=meta.external_call_id,
+            lines=lines,
+            user_id=meta.user_id,
+        )
+    except Exception as exc:
+        await _not_stored(client, meta, exc, "transcript", text or _as_text(utterances))
+        return
     await _queued(runtime, client, meta, f"Transcript ({len(lines)} lines) queued for Front.")
 
 
@@ -644,6 +701,10 @@ async def recording_submitted(
     if mimetype and calls.audio_type(name, mimetype) is None:
         text = f"{name} is not an audio file ({mimetype})."
         await _field_error(ack, CallIds.recording_file_block, text)
+        return
+    gone = await _call_gone(runtime, meta)
+    if gone:
+        await _field_error(ack, CallIds.recording_file_block, gone)
         return
     await ack()
     try:
