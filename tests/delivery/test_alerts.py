@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot.delivery.outbox import SlackContext, conversation_lane, enqueue
 from bot.runtime import Runtime
 from bot.server import build_server_app
 from storage.engine import make_engine, session_scope
@@ -223,6 +224,69 @@ def test_only_an_admin_or_the_logger_discards(
     app.interact(click(shown(fake_slack, post), "delivery_alert_discard", user_id="UADMIN"))
     wait_until(lambda: statuses(app.runtime) == {ids[0]: "discarded"})
     wait_until(lambda: says(fake_slack, post, "discarded by <@UADMIN>"))
+
+
+def test_discarding_a_failed_call_discards_the_rows_that_need_it(
+    app: RunningApp, sim: Sim, fake_slack: FakeSlack
+) -> None:
+    set_alerts_channel(app, fake_slack)
+    sim.state.configure(error_rate=1.0, error_statuses=[502])
+    ids = add_call(app.runtime, "c1", ("connected", "hangup"), thread=THREAD)
+    (post, *_) = wait_until(
+        lambda: [p for p in alert_posts(app.runtime) if p.channel_id == ALERTS and p.ts]
+    )
+    message = shown(fake_slack, post)
+    # The person is told before confirming.
+    assert "2 later deliveries of the same call or conversation that need them" in json.dumps(
+        message["blocks"]
+    )
+    sim.state.configure(error_rate=0.0)
+
+    # A click from a message drawn before a third row joined: refused, nothing discarded.
+    stale = click(message, "delivery_alert_discard", user_id="U1")
+    stale["actions"][0]["value"] = json.dumps({"alert_id": post.alert_id, "dependents": 1})
+    told = len(fake_slack.called("chat.postEphemeral"))
+    app.interact(stale)
+    refusal = fake_slack.wait_for("chat.postEphemeral", told + 1)[-1]
+    assert "Nothing was discarded: 2 deliveries would now be discarded" in refusal["text"]
+    assert set(statuses(app.runtime).values()) == {"failed", "pending"}
+
+    app.interact(click(shown(fake_slack, post), "delivery_alert_discard", user_id="U1"))
+    wait_until(lambda: statuses(app.runtime) == dict.fromkeys(ids, "discarded"))
+    with session_scope(app.runtime.engine, readonly=True) as s:
+        assert {r.retried_by for r in s.exec(select(OutboxRow))} == {"U1"}
+    wait_until(lambda: says(fake_slack, post, "discarded by <@U1>"))
+    # Other lanes go on; nothing of the discarded call reached Front.
+    (other,) = add_messages(app.runtime, "conv-after", 1)
+    wait_until(lambda: statuses(app.runtime)[other] == "delivered")
+    assert [r["operation"] for r in sim.state.requests()] == ["sync_inbound_message"]
+
+
+def test_discarding_a_failed_message_discards_its_status_update(
+    app: RunningApp, sim: Sim, fake_slack: FakeSlack
+) -> None:
+    sim.state.configure(error_rate=1.0, error_statuses=[502])
+    first, second = add_messages(app.runtime, "conv-5", 2)
+    with session_scope(app.runtime.engine) as s:
+        status = enqueue(
+            s,
+            operation="update_external_message_status",
+            front_channel_id=CHANNEL,
+            lane=conversation_lane(CHANNEL, "conv-5"),
+            payload={"status": "failed"},
+            path={"conv_ext_id": "conv-5", "message_ext_id": "conv-5-m0"},
+            context=SlackContext(team_id="T1", channel_id="C1", thread_ts=THREAD, user_id="U2"),
+        ).id
+    (post, *_) = wait_until(lambda: [p for p in alert_posts(app.runtime) if p.ts])
+    assert says(fake_slack, post, "1 later delivery of the same call or conversation that needs")
+    sim.state.configure(error_rate=0.0)
+    app.interact(click(shown(fake_slack, post), "delivery_alert_discard", user_id="U1"))
+    # The status of the discarded message goes with it; the next message is independent.
+    wait_until(
+        lambda: (
+            statuses(app.runtime) == {first: "discarded", second: "delivered", status: "discarded"}
+        )
+    )
 
 
 def test_a_burst_of_failures_with_one_cause_makes_one_alert(

@@ -24,16 +24,16 @@ _CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$|^([CG][A-Z0-9]{6,})$")
 _OFF = {"off", "none", "thread", "threads"}
 
 
-def _button(body: dict[str, Any]) -> tuple[str, str, int]:
-    """(team, user, alert id) of a click on an alert button."""
+def _button(body: dict[str, Any]) -> tuple[str, str, AlertButton]:
+    """(team, user, button value) of a click on an alert button."""
     action = (body.get("actions") or [{}])[0]
     try:
-        alert_id = AlertButton.model_validate_json(action.get("value") or "").alert_id
+        button = AlertButton.model_validate_json(action.get("value") or "")
     except ValidationError:
         raise UserError("That button is out of date; nothing was changed.") from None
     user = body.get("user") or {}
     team = (body.get("team") or {}).get("id") or user.get("team_id")
-    return str(team), str(user.get("id")), alert_id
+    return str(team), str(user.get("id")), button
 
 
 async def retry_clicked(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]) -> None:
@@ -41,12 +41,17 @@ async def retry_clicked(ack: AsyncAck, body: dict[str, Any], context: dict[str, 
     # same external ids (at-least-once, Front does not duplicate) and loses nothing.
     await ack()
     runtime: Runtime = context["runtime"]
-    team, user, alert_id = _button(body)
+    team, user, button = _button(body)
     # wake: the flusher takes the rows now rather than at its next tick.
     await in_transaction(
-        runtime, alerts.retry_alert, wake=True, team_id=team, alert_id=alert_id, user_id=user
+        runtime,
+        alerts.retry_alert,
+        wake=True,
+        team_id=team,
+        alert_id=button.alert_id,
+        user_id=user,
     )
-    await alert_posts.refresh(runtime, [alert_id])
+    await alert_posts.refresh(runtime, [button.alert_id])
 
 
 async def discard_clicked(
@@ -54,22 +59,25 @@ async def discard_clicked(
 ) -> None:
     await ack()
     runtime: Runtime = context["runtime"]
-    team, user, alert_id = _button(body)
+    team, user, button = _button(body)
     try:
         admin = await is_workspace_admin(client, user)
     except SlackApiError:
         admin = False  # the person who logged the rows may still discard them
     # Later rows of the lanes may go now.
-    await in_transaction(
+    result = await in_transaction(
         runtime,
         alerts.discard_alert,
         wake=True,
         team_id=team,
-        alert_id=alert_id,
+        alert_id=button.alert_id,
         user_id=user,
         is_admin=admin,
+        confirmed_dependents=button.dependents,
     )
-    await alert_posts.refresh(runtime, [alert_id])
+    await alert_posts.refresh(runtime, [button.alert_id])
+    if result.stale:
+        raise UserError(result.message)
 
 
 def parse_channel(text: str) -> str | None:

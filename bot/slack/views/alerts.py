@@ -37,6 +37,8 @@ class AlertButton(BaseModel):
     """The value of an alert's buttons."""
 
     alert_id: int
+    # How many later deliveries the Discard confirmation said go with it.
+    dependents: int = 0
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -119,6 +121,20 @@ def _details(s: AlertSummary) -> str:
     return "\n".join(lines)
 
 
+def _discard_warning(s: AlertSummary) -> str:
+    if not s.dependents:
+        return (
+            "These deliveries will never reach Front; later ones of the same call or "
+            "conversation go ahead."
+        )
+    return (
+        f"These deliveries will never reach Front, and neither will "
+        f"{_plural(s.dependents, 'later delivery', 'later deliveries')} of the same call or "
+        f"conversation that {'needs' if s.dependents == 1 else 'need'} them: "
+        f"{'it is' if s.dependents == 1 else 'they are'} discarded too."
+    )
+
+
 def alert_blocks(s: AlertSummary) -> list[dict[str, Any]]:
     blocks: list[Block] = [
         SectionBlock(
@@ -127,7 +143,7 @@ def alert_blocks(s: AlertSummary) -> list[dict[str, Any]]:
         ),
         SectionBlock(text=MarkdownTextObject(text=_details(s))),
     ]
-    value = AlertButton(alert_id=s.id).model_dump_json()
+    value = AlertButton(alert_id=s.id, dependents=s.dependents).model_dump_json()
     if s.state == AlertState.open:
         buttons = [
             ButtonElement(
@@ -146,8 +162,7 @@ def alert_blocks(s: AlertSummary) -> list[dict[str, Any]]:
                     style="danger",
                     confirm=ConfirmObject(
                         title="Discard?",
-                        text="These deliveries will never reach Front; later ones of the "
-                        "same call or conversation go ahead.",
+                        text=_discard_warning(s),
                         confirm="Discard",
                         deny="Keep",
                     ),
