@@ -544,16 +544,42 @@ def _leg_number(session: Session, call: Call) -> int:
     return leg
 
 
-def call_card(session: Session, *, external_call_id: str) -> CallCard:
-    """The card's content, and the call's delivery state brought up to date."""
+def _call_by_id(session: Session, external_call_id: str) -> Call:
     call = session.exec(select(Call).where(Call.external_call_id == external_call_id)).first()
     if call is None:
         raise CallNotFound()
-    rows = _rows_of(session, call)
-    state = delivery_state(rows)
+    return call
+
+
+def sync_delivery_state(*, session: Session, external_call_id: str) -> DeliveryState:
+    """Store the call's delivery state as its requests now stand (a write; `call_card` reads)."""
+    call = _call_by_id(session, external_call_id)
+    state = delivery_state(_rows_of(session, call))
     if call.delivery_state != state:
         call.delivery_state = state
         session.add(call)
+    return state
+
+
+def delivery_alert_posted(*, session: Session, row_id: int) -> bool:
+    """Whether the failure alert of outbox row `row_id` is in Slack yet (the card links it)."""
+    row = session.get(OutboxRow, row_id)
+    if row is None or row.alert_id is None:
+        return False
+    posted = session.exec(
+        select(DeliveryAlertPost.id).where(
+            DeliveryAlertPost.alert_id == row.alert_id, col(DeliveryAlertPost.ts).is_not(None)
+        )
+    ).first()
+    return posted is not None
+
+
+def call_card(session: Session, *, external_call_id: str) -> CallCard:
+    """The card's content, read only: `delivery` may differ from the stored
+    `call.delivery_state` until `sync_delivery_state` runs."""
+    call = _call_by_id(session, external_call_id)
+    rows = _rows_of(session, call)
+    state = delivery_state(rows)
     changed_by = next(
         (r.slack_user_id for r in reversed(rows) if r.operation == "update_call"), None
     )
@@ -629,6 +655,7 @@ __all__ = [
     "check_recording",
     "create_call",
     "create_call_payload",
+    "delivery_alert_posted",
     "delivery_state",
     "epoch_ms",
     "from_epoch_ms",
@@ -643,4 +670,5 @@ __all__ = [
     "root_external_call_id",
     "set_status",
     "status_label",
+    "sync_delivery_state",
 ]

@@ -16,13 +16,11 @@ from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlmodel import Session, col, select
 
 from bot.runtime import Runtime
 from bot.services import calls
 from bot.services.uow import in_transaction, read
 from bot.slack.views.calls import call_card_blocks, card_text
-from storage.models import DeliveryAlertPost, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +63,12 @@ async def refresh_call_card(
 ) -> None:
     """Rewrite the call's card from what is stored (status, buttons, delivery state)."""
     async with _lock_for(external_call_id):
-        card = await in_transaction(runtime, calls.call_card, external_call_id=external_call_id)
+        card = await read(runtime, calls.call_card, external_call_id=external_call_id)
         call = card.call
+        if call.delivery_state != card.delivery:  # a write only when it changed
+            await in_transaction(
+                runtime, calls.sync_delivery_state, external_call_id=external_call_id
+            )
         if call.card_ts is None:
             return
         client = client or await runtime.slack_client(call.team_id)
@@ -109,21 +111,9 @@ async def on_call_delivery_ended(runtime: Runtime, row: _Row) -> None:
         log.info("call %s is gone; no card to refresh", external_call_id)
 
 
-def _alert_posted(*, session: Session, row_id: int) -> bool:
-    row = session.get(OutboxRow, row_id)
-    if row is None or row.alert_id is None:
-        return False
-    posted = session.exec(
-        select(DeliveryAlertPost.id).where(
-            DeliveryAlertPost.alert_id == row.alert_id, col(DeliveryAlertPost.ts).is_not(None)
-        )
-    ).first()
-    return posted is not None
-
-
 async def _wait_for_alert_post(runtime: Runtime, row_id: int) -> None:
     deadline = time.monotonic() + ALERT_WAIT_SECONDS
-    while not await read(runtime, _alert_posted, row_id=row_id):
+    while not await read(runtime, calls.delivery_alert_posted, row_id=row_id):
         if time.monotonic() >= deadline:
             return
         await asyncio.sleep(0.05)

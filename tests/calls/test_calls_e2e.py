@@ -752,6 +752,7 @@ def test_a_failed_delivery_shows_on_the_card(linked: RunningApp, fake: FakeSlack
     # The card says so, with a link to the alert (posted in its thread) and Front's reason.
     shown = json.dumps(latest_card(fake, card["ts"])["blocks"])
     assert "Not in Front: delivery failed (404 Not found" in shown
+    assert all_calls(linked)[0].delivery_state == "failed"  # the refresh stored it
     (permalink,) = fake.called("chat.getPermalink")
     assert permalink["channel"] == "C1"
     assert (

@@ -14,7 +14,7 @@ from bot.services import calls, links
 from bot.services.calls import LIFECYCLE, CallChanged, CallDraft, Direction, Status
 from bot.services.errors import NotLinked, UserError
 from storage.engine import session_scope
-from storage.models import Call, OutboxRow
+from storage.models import Call, DeliveryAlert, DeliveryAlertPost, OutboxRow
 
 # Front's voice channel lifecycle, as front-notes.md writes it.
 FRONT_LIFECYCLE = {
@@ -206,9 +206,61 @@ def test_the_card_follows_its_deliveries(engine: Engine) -> None:
     mark("failed", "400 Bad Request: unknown channel")
     failed = card()
     assert failed.delivery == "failed" and failed.failure == "400 Bad Request: unknown channel"
-    assert failed.call.delivery_state == "failed"
     mark("discarded")
     assert card().delivery == "discarded"
+
+
+def test_reading_the_card_writes_nothing_the_sync_stores_its_state(engine: Engine) -> None:
+    _link(engine)
+    _create(engine, "sb-call-1", card_ts="1.1")
+
+    def stored() -> str:
+        with session_scope(engine, readonly=True) as s:
+            return s.exec(select(Call)).one().delivery_state
+
+    with session_scope(engine) as s:
+        for row in s.exec(select(OutboxRow)):
+            row.status = "failed"
+            s.add(row)
+    with session_scope(engine) as s:  # a write session: still, reading the card writes nothing
+        assert calls.call_card(s, external_call_id="sb-call-1").delivery == "failed"
+    assert stored() == "queued"
+    with session_scope(engine) as s:
+        assert calls.sync_delivery_state(session=s, external_call_id="sb-call-1") == "failed"
+    assert stored() == "failed"
+
+
+def test_a_failed_rows_alert_counts_as_posted_once_slack_has_it(engine: Engine) -> None:
+    _link(engine)
+    _create(engine, "sb-call-1", card_ts="1.1")
+    with session_scope(engine) as s:
+        row = s.exec(select(OutboxRow)).one()
+        row_id = row.id
+    assert row_id is not None
+
+    def posted() -> bool:
+        with session_scope(engine, readonly=True) as s:
+            return calls.delivery_alert_posted(session=s, row_id=row_id)
+
+    assert posted() is False  # no alert
+    with session_scope(engine) as s:
+        alert = DeliveryAlert(team_id="T1", cause="400", kind="failed")
+        s.add(alert)
+        s.flush()
+        assert alert.id is not None
+        row = s.exec(select(OutboxRow)).one()
+        row.alert_id = alert.id
+        s.add(row)
+        post = DeliveryAlertPost(alert_id=alert.id, channel_id="C1", thread_ts="1.1")
+        s.add(post)
+    assert posted() is False  # claimed, not yet in Slack
+    with session_scope(engine) as s:
+        post = s.exec(select(DeliveryAlertPost)).one()
+        post.ts = "1.9"
+        s.add(post)
+    assert posted() is True
+    with session_scope(engine, readonly=True) as s:
+        assert calls.delivery_alert_posted(session=s, row_id=row_id + 1000) is False
 
 
 def test_summary_transcript_and_recording_checks(engine: Engine) -> None:
