@@ -144,6 +144,25 @@ def test_alerts_channel_is_set_by_an_admin(app: RunningApp, fake_slack: FakeSlac
     assert "not a channel" in fake_slack.wait_for("chat.postEphemeral", 4)[-1]["text"]
 
 
+def test_a_slack_connect_channel_is_refused_as_alerts_channel(
+    app: RunningApp, fake_slack: FakeSlack
+) -> None:
+    fake_slack.respond(
+        "conversations.info",
+        lambda args: {
+            "ok": True,
+            "channel": {"id": args.get("channel"), "is_shared": True, "is_ext_shared": True},
+        },
+    )
+    app.command("/switchboard", f"alerts <#{ALERTS}|alerts>", user_id="UADMIN")
+    refused = fake_slack.wait_for("chat.postEphemeral")[-1]
+    assert "shared with another organisation" in refused["text"]
+    assert not fake_slack.called("chat.postMessage")
+    with session_scope(app.runtime.engine, readonly=True) as s:
+        ws = s.get(Workspace, "T1")
+        assert ws is None or ws.alerts_channel_id is None
+
+
 def set_alerts_channel(app: RunningApp, fake: FakeSlack) -> None:
     app.command("/switchboard", f"alerts <#{ALERTS}|alerts>", user_id="UADMIN")
     wait_until(lambda: any(a.get("channel") == ALERTS for a in fake.called("chat.postMessage")))
@@ -330,13 +349,18 @@ def test_no_alert_in_a_thread_the_customer_shares(
 ) -> None:
     fake_slack.respond(
         "conversations.info",
-        lambda args: {"ok": True, "channel": {"id": args.get("channel"), "is_ext_shared": True}},
+        lambda args: {
+            "ok": True,
+            "channel": {"id": args.get("channel"), "is_ext_shared": args.get("channel") == "C1"},
+        },
     )
     set_alerts_channel(app, fake_slack)
     sim.state.configure(error_rate=1.0, error_statuses=[503])
     add_call(app.runtime, "c1", ("connected",), thread=THREAD)
     wait_until(lambda: [p for p in alert_posts(app.runtime) if p.channel_id == ALERTS and p.ts])
-    wait_until(lambda: fake_slack.called("conversations.info"))
+    wait_until(
+        lambda: [a for a in fake_slack.called("conversations.info") if a.get("channel") == "C1"]
+    )
     # The claim in the shared thread is dropped once Slack says the channel is shared.
     wait_until(
         lambda: [(p.channel_id, p.thread_ts) for p in alert_posts(app.runtime)] == [(ALERTS, "")]

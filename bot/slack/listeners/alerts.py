@@ -116,6 +116,7 @@ async def alerts_subcommand(
     await require_admin(client, command["user_id"], "choose where delivery alerts go")
     channel_id = parse_channel(args)
     if channel_id is not None:
+        await _refuse_shared(client, channel_id)
         await _say_hello(client, channel_id, command["user_id"])
     await in_transaction(runtime, alerts.set_alerts_channel, team_id=team_id, channel_id=channel_id)
     if channel_id is None:
@@ -124,6 +125,26 @@ async def alerts_subcommand(
         f"Failed deliveries will be reported in <#{channel_id}> (and in their threads), "
         "with Retry and Discard buttons."
     )
+
+
+async def _refuse_shared(client: AsyncWebClient, channel_id: str) -> None:
+    """Alerts show Front's errors and Retry/Discard: never to people of another
+    organisation (a Slack Connect channel, or one being shared)."""
+    try:
+        resp = await client.conversations_info(channel=channel_id)
+    except SlackApiError as exc:
+        raise UserError(
+            f"I can't see <#{channel_id}> ({exc.response.get('error')}). "
+            "Invite me there first (`/invite @Switchboard`), then try again."
+        ) from None
+    info = resp.get("channel") or {}
+    external = info.get("is_shared") and not info.get("is_org_shared")
+    if info.get("is_ext_shared") or info.get("is_pending_ext_shared") or external:
+        raise UserError(
+            f"<#{channel_id}> is shared with another organisation (Slack Connect): its "
+            "members would see Front's error messages and the Retry and Discard buttons. "
+            "Pick a channel only your workspace can see."
+        )
 
 
 async def _say_hello(client: AsyncWebClient, channel_id: str, user_id: str) -> None:
