@@ -49,7 +49,9 @@ def start_worker(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
 
 
 def start_flusher(env: dict[str, str], cwd: Path, go_file: Path) -> subprocess.Popen[bytes]:
-    """A process that flushes until no row is left open, then prints its counts."""
+    """A process that flushes until no row is left open, then prints its counts. Once it
+    has reached the database it creates `ready-<pid>` next to `go_file`, then waits for
+    `go_file`."""
     return subprocess.Popen(
         [sys.executable, "-m", "tests.delivery.processes", str(go_file)],
         env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
@@ -82,6 +84,8 @@ async def _flush_until_done(go_file: Path) -> dict[str, int]:
 
     rt = build_runtime(load_settings(env_file=None))
     flusher = Flusher(rt, idle_wait=0.2)
+    _open_rows(rt)  # connected: the start line is the same for every process
+    go_file.with_name(f"ready-{os.getpid()}").touch()
     while not go_file.exists():  # both processes start together
         await asyncio.sleep(0.005)
     while _open_rows(rt):

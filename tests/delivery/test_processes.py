@@ -83,7 +83,13 @@ def test_two_flusher_processes_deliver_every_row_exactly_once(
     env = process_env(runtime.settings.database_url, sim.url, fake_slack.api_url)
     go = tmp_path / "go"
     procs = [start_flusher(env, tmp_path, go) for _ in range(2)]
-    time.sleep(0.5)
+
+    def ready() -> bool:
+        for p in procs:
+            assert p.poll() is None, p.communicate()[1].decode()
+        return all((tmp_path / f"ready-{p.pid}").exists() for p in procs)
+
+    wait_until(ready, timeout=60)
     go.touch()
     counts = []
     for p in procs:
