@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services.errors import UserError
@@ -36,12 +37,26 @@ def where_to_tell(body: dict[str, Any]) -> tuple[str | None, str | None, str | N
     return channel, user, thread_ts
 
 
-async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
-    channel, user, thread_ts = where_to_tell(body)
-    if channel and user:
-        await client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
-    elif user:
-        await client.chat_postMessage(channel=user, text=text)
+async def tell(
+    client: AsyncWebClient,
+    *,
+    channel: str | None,
+    user: str,
+    text: str,
+    thread_ts: str | None = None,
+    blocks: list[dict[str, Any]] | None = None,
+) -> None:
+    """An ephemeral note to `user`, in `thread_ts` when given; a DM when there is no
+    channel or the channel will not take it (the bot is not a member)."""
+    if channel:
+        try:
+            await client.chat_postEphemeral(
+                channel=channel, user=user, text=text, thread_ts=thread_ts, blocks=blocks
+            )
+            return
+        except SlackApiError as exc:
+            log.info("ephemeral in %s refused (%s): DM instead", channel, exc.response.get("error"))
+    await client.chat_postMessage(channel=user, text=text, blocks=blocks)
 
 
 def register_error_handler(app: AsyncApp) -> None:
@@ -57,8 +72,10 @@ def register_error_handler(app: AsyncApp) -> None:
         else:
             log.exception("listener failed", exc_info=error)
             text = UNEXPECTED
+        channel, user, thread_ts = where_to_tell(body)
         try:
-            await tell(client, body, text)
+            if user:
+                await tell(client, channel=channel, user=user, text=text, thread_ts=thread_ts)
         except Exception:
             log.exception("could not tell the user about an error")
         if response is None:

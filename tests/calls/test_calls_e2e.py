@@ -358,6 +358,20 @@ def test_a_stale_card_cannot_skip_the_lifecycle(linked: RunningApp, fake: FakeSl
     assert [r.payload["call_status"] for r in outbox(linked, "update_call")] == ["connected"]
 
 
+def test_an_error_the_channel_will_not_take_comes_as_a_dm(
+    linked: RunningApp, fake: FakeSlack
+) -> None:
+    """The error handler's note falls back to a DM, like every other note (one `tell`)."""
+    call, card = log_call(linked, fake)
+    linked.interact(click(card, "call_status:connected"))
+    wait_until(lambda: outbox(linked, "update_call"))
+    fake.respond("chat.postEphemeral", lambda args: {"ok": False, "error": "channel_not_found"})
+    before = len(fake.called("chat.postMessage"))
+    linked.interact(click(card, "call_status:missed", user_id="U2"))  # refused: a stale card
+    dm = fake.wait_for("chat.postMessage", before + 1)[-1]
+    assert dm["channel"] == "U2" and "Connected" in dm["text"]
+
+
 # Transfers ---------------------------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ from bot.services.mrkdwn import escape
 from bot.services.phones import normalise_handle
 from bot.services.uow import in_transaction, read
 from bot.slack.call_cards import refresh_call_card
-from bot.slack.errors import UNEXPECTED
+from bot.slack.errors import UNEXPECTED, tell
 from bot.slack.files import MAX_ATTACHMENT_BYTES, SlackFile, fetch_file, parse_files
 from bot.slack.views.calls import (
     CallFormMeta,
@@ -115,14 +115,13 @@ def _value(values: dict[str, dict[str, Any]], block: str, action: str) -> dict[s
     return (values.get(block) or {}).get(action) or {}
 
 
-async def _tell(
-    client: AsyncWebClient, channel: str, user: str, text: str, thread_ts: str | None = None
+async def _tell_submitter(
+    client: AsyncWebClient, meta: CallModalMeta | CallFormMeta, text: str
 ) -> None:
-    """An ephemeral note to one person, in the call's thread when there is one."""
-    try:
-        await client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
-    except SlackApiError:
-        await client.chat_postMessage(channel=user, text=text)  # not in the channel: DM
+    """`tell` the person who submitted a call form, in the call's thread."""
+    await tell(
+        client, channel=meta.channel_id, user=meta.user_id, text=text, thread_ts=meta.thread_ts
+    )
 
 
 async def user_email(client: AsyncWebClient, user_id: str) -> str | None:
@@ -266,7 +265,7 @@ async def log_call_submitted(
     try:
         card_ts = await _post_card(client, meta.channel_id, meta.thread_ts, first_card)
     except UserError as exc:
-        await _tell(client, meta.channel_id, meta.user_id, str(exc), meta.thread_ts)
+        await _tell_submitter(client, meta, str(exc))
         return
     try:
         await in_transaction(
@@ -285,7 +284,7 @@ async def log_call_submitted(
         # Nothing was stored: a card for it would lie.
         await client.chat_delete(channel=meta.channel_id, ts=card_ts)
         if isinstance(exc, UserError):
-            await _tell(client, meta.channel_id, meta.user_id, str(exc), meta.thread_ts)
+            await _tell_submitter(client, meta, str(exc))
             return
         raise
     if meta.parent_external_call_id:  # the parent's card drops its "Log transfer" button
@@ -426,7 +425,7 @@ async def transfer_clicked(
 
 
 async def _queued(runtime: Runtime, client: AsyncWebClient, meta: CallFormMeta, text: str) -> None:
-    await _tell(client, meta.channel_id, meta.user_id, text, meta.thread_ts)
+    await _tell_submitter(client, meta, text)
     await refresh_call_card(runtime, meta.external_call_id, client=client)
 
 
@@ -460,7 +459,7 @@ async def _not_stored(
         log.exception("storing a call's %s failed", what, exc_info=exc)
         why = UNEXPECTED
     text = f"{why}\n{typed_back(what, typed)}"
-    await _tell(client, meta.channel_id, meta.user_id, text, meta.thread_ts)
+    await _tell_submitter(client, meta, text)
 
 
 async def summary_submitted(
@@ -625,11 +624,11 @@ async def transcript_submitted(
             try:
                 utterances = await fetch
             except UserError as exc:
-                await _tell(client, meta.channel_id, meta.user_id, str(exc), meta.thread_ts)
+                await _tell_submitter(client, meta, str(exc))
                 return
             if not utterances:
                 text = transcripts.NOTHING_PARSED
-                await _tell(client, meta.channel_id, meta.user_id, text, meta.thread_ts)
+                await _tell_submitter(client, meta, text)
                 return
 
     try:
@@ -719,7 +718,7 @@ async def recording_submitted(
             user_id=meta.user_id,
         )
     except UserError as exc:
-        await _tell(client, meta.channel_id, meta.user_id, str(exc), meta.thread_ts)
+        await _tell_submitter(client, meta, str(exc))
         return
     await _queued(runtime, client, meta, done)
 

@@ -30,10 +30,16 @@ from bot.runtime import Runtime
 from bot.services import messages as svc
 from bot.services.errors import NotLinked, UserError
 from bot.services.links import get_link
-from bot.services.mrkdwn import editable_text, mentioned_channels, mentioned_users, to_html
+from bot.services.mrkdwn import (
+    editable_text,
+    escape,
+    mentioned_channels,
+    mentioned_users,
+    to_html,
+)
 from bot.services.phones import display_handle
 from bot.services.uow import in_transaction, read
-from bot.slack.errors import UNEXPECTED
+from bot.slack.errors import UNEXPECTED, tell
 from bot.slack.files import SlackFile, fetch_files, parse_files
 from bot.slack.views.messages import (
     DELIVERED_REACTION,
@@ -49,7 +55,6 @@ from bot.slack.views.messages import (
     already_logged_text,
     card_text,
     confirmation,
-    escape,
     loading_modal,
     log_form,
     mark_failed_button,
@@ -127,24 +132,6 @@ async def _permalink(client: AsyncWebClient, channel: str, ts: str | None) -> st
         return None
     link = response.get("permalink")
     return str(link) if link else None
-
-
-async def _tell(
-    client: AsyncWebClient,
-    *,
-    channel: str,
-    user: str,
-    text: str,
-    thread_ts: str | None = None,
-    blocks: list[dict[str, Any]] | None = None,
-) -> None:
-    """An ephemeral note to `user`; a DM if the channel will not take it (not a member)."""
-    try:
-        await client.chat_postEphemeral(
-            channel=channel, user=user, text=text, thread_ts=thread_ts, blocks=blocks
-        )
-    except SlackApiError:
-        await client.chat_postMessage(channel=user, text=text, blocks=blocks)
 
 
 def _view_of(message: LoggedMessage) -> MessageView:
@@ -447,12 +434,10 @@ async def form_submitted(
         else:
             await _log_elsewhere(runtime, client, meta, form, contact, user_id)
     except UserError as exc:
-        await _tell(client, channel=meta.channel_id, user=user_id, text=str(exc), thread_ts=thread)
+        await tell(client, channel=meta.channel_id, user=user_id, text=str(exc), thread_ts=thread)
     except Exception:
         log.exception("logging a message failed")
-        await _tell(
-            client, channel=meta.channel_id, user=user_id, text=UNEXPECTED, thread_ts=thread
-        )
+        await tell(client, channel=meta.channel_id, user=user_id, text=UNEXPECTED, thread_ts=thread)
 
 
 async def _files(client: AsyncWebClient, chosen: list[SlackFile] | list[str]) -> list[FileToSend]:
@@ -558,9 +543,9 @@ async def _log_shortcut(
     if not outcome.created:
         where = await _permalink(client, message.slack_channel_id, message.thread_ts)
         text = already_logged_text(view, display, where)
-        await _tell(client, channel=meta.channel_id, user=user_id, text=text, thread_ts=thread)
+        await tell(client, channel=meta.channel_id, user=user_id, text=text, thread_ts=thread)
         return
-    await _tell(
+    await tell(
         client,
         channel=meta.channel_id,
         user=user_id,
@@ -702,12 +687,12 @@ async def mark_failed_submitted(
             user_id=user_id,
         )
     except UserError as exc:
-        await _tell(client, channel=meta.channel_id or user_id, user=user_id, text=str(exc))
+        await tell(client, channel=meta.channel_id or user_id, user=user_id, text=str(exc))
         return
     if message.card_ts:
         await _update_card(client, message)
     else:
-        await _tell(
+        await tell(
             client,
             channel=message.slack_channel_id,
             user=user_id,

@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
+from bot.services.mrkdwn import escape
 from bot.slack.files import SlackFile, megabytes
 
 # Shown on a Slack message once Front has accepted it.
@@ -139,11 +140,6 @@ def _md(text: str) -> MarkdownTextObject:
 
 def _option(value: str, label: str) -> Option:
     return Option(value=value, text=PlainTextObject(text=label))
-
-
-def escape(text: str) -> str:
-    """Text shown as is in mrkdwn (Slack's three escapes)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _files_label(files: tuple[SlackFile, ...]) -> str:
