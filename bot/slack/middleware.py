@@ -9,18 +9,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from bot.runtime import Runtime
+from bot.services.events import remember_event
 from bot.services.uow import in_transaction
-from storage.models import SlackEvent
 
 log = logging.getLogger(__name__)
-
-
-def _remember_event(*, session: Session, event_id: str) -> None:
-    session.add(SlackEvent(event_id=event_id))
-    session.flush()
 
 
 async def skip_retried_events(
@@ -36,7 +30,7 @@ async def skip_retried_events(
     if body.get("type") != "event_callback" or not event_id or runtime is None:
         return await next()
     try:
-        await in_transaction(runtime, _remember_event, event_id=event_id)
+        await in_transaction(runtime, remember_event, event_id=event_id)
     except IntegrityError:
         log.info("event %s already handled; Slack retry ignored", event_id)
         return BoltResponse(status=200, body="")
