@@ -289,11 +289,13 @@ async def test_refused_credentials_pause_the_workspace_and_tell_once_then_a_prob
     assert post["channel"] == "C1" and post["thread_ts"] == "111.000"
     assert "paused" in post["text"] and "Resume" in json.dumps(post["blocks"])
 
-    # Probes keep failing for a while: still paused, nobody is told again.
+    # Probes keep failing for a while: still paused, nobody is told again. (How many
+    # probes fit in the idle wait depends on the machine: at least one more does.)
+    refused_before = sim.state.stats()["unauthorized"]
     flusher.idle_wait = 0.3
     await flusher.flush()
     await flusher.drain()
-    assert sim.state.stats()["unauthorized"] >= 4
+    assert sim.state.stats()["unauthorized"] > refused_before
     assert len([a for a in fake_slack.called("chat.postMessage") if a.get("blocks")]) == 1
 
     # The credentials work again: the next probe gets through and everything goes.
