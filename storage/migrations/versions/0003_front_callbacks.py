@@ -1,7 +1,7 @@
 """front callbacks
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-26
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

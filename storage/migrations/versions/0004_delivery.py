@@ -1,7 +1,7 @@
 """delivery: outbox pacing, failure alerts, partial indexes for the claim
 
-Revision ID: 0002_delivery
-Revises: 0006
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-26
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0002_delivery"
-down_revision: str | None = "0006"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

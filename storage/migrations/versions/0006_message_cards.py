@@ -1,7 +1,7 @@
 """logged messages: source, card text, marked-as-failed
 
-Revision ID: 0004_messages
-Revises: 0007
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-26
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0004_messages"
-down_revision: str | None = "0007"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """slack oauth stores (slack_sdk's installation and state tables)
 
-Revision ID: 0007
-Revises: 0002_delivery
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-26
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0002_delivery"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
