@@ -3,7 +3,8 @@
 Each alert is shown in the workspace's alerts channel (if one is set) and in each thread
 where one of its rows was logged (for a pause: the thread of the row that met it, when
 no alerts channel is set), except threads of Slack Connect channels, where customers
-would see it. Every post is remembered (`DeliveryAlertPost`), so a change
+would see it (with no alerts channel set, the person who logged the row is told there
+in an ephemeral message). Every post is remembered (`DeliveryAlertPost`), so a change
 (more rows, a Retry, a delivery) updates the same messages in place.
 
 Several processes may refresh the same alert: planning locks the alert row, a new post
@@ -34,6 +35,9 @@ from storage.models import DeliveryAlert, DeliveryAlertPost, OutboxRow, Workspac
 
 log = logging.getLogger(__name__)
 
+# A thread in a Slack Connect channel, with no alerts channel set: the person who logged
+# the row was told in an ephemeral message, which cannot be updated.
+ONLY_TOLD = "ephemeral"
 # An outage can fail rows from many threads; past this, only the alerts channel hears.
 MAX_THREAD_POSTS = 20
 # A post claimed by a process that died before posting is taken over after this.
@@ -48,6 +52,7 @@ class _Plan:
     summary: AlertSummary
     to_post: list[tuple[int, str, str]] = field(default_factory=list)  # (post id, channel, thread)
     to_update: list[tuple[int, str, str]] = field(default_factory=list)  # (post id, channel, ts)
+    has_alerts_channel: bool = False
 
 
 def _targets(session: Session, alert: DeliveryAlert) -> list[tuple[str, str]]:
@@ -89,7 +94,8 @@ def plan(session: Session, *, alert_id: int) -> _Plan | None:
             select(DeliveryAlertPost).where(DeliveryAlertPost.alert_id == alert_id)
         )
     }
-    result = _Plan(summary)
+    ws = session.get(Workspace, alert.team_id)
+    result = _Plan(summary, has_alerts_channel=bool(ws and ws.alerts_channel_id))
     for channel, thread_ts in _targets(session, alert):
         post = posts.get((channel, thread_ts))
         if post is None:
@@ -106,7 +112,7 @@ def plan(session: Session, *, alert_id: int) -> _Plan | None:
             assert post.id is not None
             result.to_post.append((post.id, channel, thread_ts))
     for post in posts.values():
-        if post.ts is not None and post.rendered_version < summary.version:
+        if post.ts not in (None, ONLY_TOLD) and post.rendered_version < summary.version:
             assert post.id is not None
             result.to_update.append((post.id, post.channel_id, post.ts))
     return result
@@ -181,7 +187,14 @@ async def _send(runtime: Runtime, p: _Plan) -> None:
             # alerts channel (if set) and the card carry it. The claim goes, so a later
             # refresh looks again (the channel may stop being shared).
             log.info("alert %s: not posted in shared channel %s", p.summary.id, channel)
-            await in_transaction(runtime, _forget, post_id=post_id)
+            if not p.has_alerts_channel and p.summary.logged_by:
+                # Nowhere else to say it: tell the person who logged it, privately, once.
+                await _tell_privately(client, channel, thread_ts, p.summary.logged_by, blocks, text)
+                await in_transaction(
+                    runtime, _saved, post_id=post_id, ts=ONLY_TOLD, version=version
+                )
+            else:
+                await in_transaction(runtime, _forget, post_id=post_id)
             continue
         try:
             resp = await _post(
@@ -209,6 +222,22 @@ async def _send(runtime: Runtime, p: _Plan) -> None:
             )
             continue
         await in_transaction(runtime, _saved, post_id=post_id, ts=None, version=version)
+
+
+async def _tell_privately(
+    client: AsyncWebClient,
+    channel: str,
+    thread_ts: str,
+    user: str,
+    blocks: list[dict[str, Any]],
+    text: str,
+) -> None:
+    try:
+        await client.chat_postEphemeral(
+            channel=channel, user=user, thread_ts=thread_ts or None, blocks=blocks, text=text
+        )
+    except SlackApiError as exc:
+        log.warning("alert: could not tell %s in %s: %s", user, channel, exc.response.get("error"))
 
 
 async def _post(

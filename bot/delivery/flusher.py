@@ -330,7 +330,7 @@ class Flusher:
             # Only an idle flusher needs to know when to look again; a busy one is
             # woken by its answers (and by the scheduler's ticks).
             with_next_due=idle,
-            with_probes=self._probe_due(),
+            with_probes=idle or self._probe_due(),
         )
         self.stats.claimed += len(result.rows)
         return recorded, result

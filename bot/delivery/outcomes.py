@@ -238,7 +238,12 @@ def record_outcomes(
     if delivered:
         # executemany on the connection: the ORM would read a list as "bulk by key".
         session.connection().execute(_DELIVERED, delivered)
-    done = [r.snapshot.id for r in recorded if r.snapshot and r.status == "delivered"]
+    with_files = {c.id for c, _ in answers if c.files}
+    done = [
+        r.snapshot.id
+        for r in recorded
+        if r.snapshot and r.status == "delivered" and r.snapshot.id in with_files
+    ]
     if done:
         # Files are kept until Front has them, not longer.
         session.execute(_DROP_FILES, {"ids": done})

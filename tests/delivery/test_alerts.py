@@ -366,3 +366,23 @@ def test_no_alert_in_a_thread_the_customer_shares(
         lambda: [(p.channel_id, p.thread_ts) for p in alert_posts(app.runtime)] == [(ALERTS, "")]
     )
     assert not [a for a in fake_slack.called("chat.postMessage") if a.get("channel") == "C1"]
+
+
+def test_with_no_alerts_channel_a_shared_threads_logger_is_told_privately_once(
+    app: RunningApp, sim: Sim, fake_slack: FakeSlack
+) -> None:
+    fake_slack.respond(
+        "conversations.info",
+        lambda args: {"ok": True, "channel": {"id": args.get("channel"), "is_ext_shared": True}},
+    )
+    sim.state.configure(error_rate=1.0, error_statuses=[503])
+    add_call(app.runtime, "c1", ("connected",), thread=THREAD)
+    (told,) = fake_slack.wait_for("chat.postEphemeral")
+    assert (told["channel"], told["user"], told["thread_ts"]) == ("C1", "U1", THREAD)
+    assert "delivery_alert_retry" in json.dumps(told["blocks"])
+    # A second failure for the same cause changes the alert: no second message anywhere.
+    add_call(app.runtime, "c2", (), thread=THREAD)
+    wait_until(lambda: list(statuses(app.runtime).values()).count("failed") == 2)
+    time.sleep(0.3)
+    assert len(fake_slack.called("chat.postEphemeral")) == 1
+    assert not [a for a in fake_slack.called("chat.postMessage") if a.get("blocks")]
