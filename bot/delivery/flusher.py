@@ -1,12 +1,15 @@
 """The flusher: claims due outbox rows and sends them to Front, a bounded number at a time.
 
 One `Flusher` per process. `flush()` runs until nothing is due within the scheduler's
-interval: it claims as many rows as there are free slots (`flush_concurrency`), sends
-each with `FrontClient.call`, records the outcome (`outcomes.record_outcome`), then, after
-the commit, runs the delivery hooks and refreshes failure alerts in Slack. A finished row
-frees a slot and may unblock the next row of its lane, so the loop claims again.
+interval. At most `concurrency` requests are out at once (`FrontClient.call`); a few rows
+are claimed ahead (`prefetch`) so a freed slot starts the next request at once. Front's
+answers are gathered into batches, and each batch is one transaction
+(`record_and_claim`): the outcomes are recorded (`outcomes.record_outcomes`), then rows
+are claimed for the free slots, which sees the lanes those outcomes opened. After the
+commit, the delivery hooks run and failure alerts are refreshed in Slack, in tasks of
+their own.
 
-Database work runs in worker threads (the driver is synchronous) so the event loop stays
+Database work runs in a worker thread (the driver is synchronous) so the event loop stays
 free for Slack's requests when the flusher runs inside `serve`.
 """
 
