@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from bot.config import Settings
-from bot.delivery.flusher import Flusher
-from bot.delivery.hooks import DeliveryHooks
 from bot.runtime import Runtime
 from bot.services import admin, links
 from storage.engine import session_scope
 from storage.models import MessageTemplate
 from tests.conftest import make_settings
 from tests.front.simulator import APP_SECRET, APP_UID, simulator
+from tests.helpers.delivery import deliver
 
 TEAM, CHANNEL, USER = "T1", "C1", "UADMIN"
-
-
-def _deliver(settings: Settings, engine: Engine) -> None:
-    hooks = DeliveryHooks()
-    admin.register_delivery_hooks(hooks)
-
-    async def run() -> None:
-        flusher = Flusher(Runtime(settings=settings, engine=engine), hooks=hooks, idle_wait=0.0)
-        try:
-            await flusher.flush()
-        finally:
-            await flusher.aclose()
-
-    asyncio.run(run())
 
 
 def test_status_and_templates_reach_front_valid_and_in_order(
@@ -68,7 +50,7 @@ def test_status_and_templates_reach_front_valid_and_in_order(
                 template_id=template.id or 0,
                 disabled=True,
             )
-        _deliver(settings, engine)
+        deliver(Runtime(settings=settings, engine=engine))
 
         received = state.requests()
         assert [r["operation"] for r in received] == [

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -8,13 +7,12 @@ from typing import Any
 
 import pytest
 
-from bot.delivery.flusher import Flusher, FlushStats
-from bot.delivery.hooks import DeliveryHooks
+from bot.delivery.flusher import FlushStats
 from bot.frontsim import SimState
-from bot.slack.call_cards import register_call_hooks
 from tests.conftest import make_settings
 from tests.front.simulator import APP_SECRET, APP_UID, simulator
 from tests.helpers.app import RunningApp, running_app
+from tests.helpers.delivery import deliver as deliver_outbox
 from tests.helpers.fake_slack import FakeSlack
 
 
@@ -45,18 +43,8 @@ def app(database_url: str, fake_slack: FakeSlack, sim: Sim) -> Iterator[RunningA
 
 
 def deliver(app: RunningApp) -> FlushStats:
-    """Send what the outbox holds to the simulator, as `serve` does, with the call hooks."""
-    hooks = DeliveryHooks()
-    register_call_hooks(hooks)
-
-    async def run() -> FlushStats:
-        flusher = Flusher(app.runtime, hooks=hooks, idle_wait=0.0)
-        try:
-            return await flusher.flush()
-        finally:
-            await flusher.aclose()  # waits for the hooks
-
-    return asyncio.run(run())
+    """Send what the outbox holds to the simulator, as `serve` does, with its hooks."""
+    return deliver_outbox(app.runtime)
 
 
 def wait_responses(fake: FakeSlack, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:

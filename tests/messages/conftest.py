@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from bot.delivery.flusher import Flusher, FlushStats
-from bot.delivery.hooks import DeliveryHooks
+from bot.delivery.flusher import FlushStats
 from bot.frontsim import SimState
 from bot.services import links
-from bot.slack.listeners.messages import register_delivery_hooks
 from storage.engine import session_scope
 from tests.conftest import make_settings
 from tests.front.simulator import APP_SECRET, APP_UID, simulator
 from tests.helpers.app import RunningApp, running_app
+from tests.helpers.delivery import deliver as deliver_outbox
 from tests.helpers.fake_slack import FakeSlack
 from tests.messages.payloads import CHANNEL, TEAM
 
@@ -32,18 +30,8 @@ def sim() -> Iterator[Sim]:
 
 
 def deliver(app: RunningApp) -> FlushStats:
-    """Send what the outbox holds to the simulator, as `serve` does, with our hooks."""
-    hooks = DeliveryHooks()
-    register_delivery_hooks(hooks)
-
-    async def run() -> FlushStats:
-        flusher = Flusher(app.runtime, hooks=hooks, idle_wait=0.0)
-        try:
-            return await flusher.flush()
-        finally:
-            await flusher.aclose()  # waits for the hooks
-
-    return asyncio.run(run())
+    """Send what the outbox holds to the simulator, as `serve` does, with its hooks."""
+    return deliver_outbox(app.runtime)
 
 
 @pytest.fixture
