@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 
-# Keep in step with manifest.yml (the README says why each is needed).
+# The same as manifest.yml (a test checks); the README says why each is needed.
 BOT_SCOPES = [
     "commands",
     "chat:write",
@@ -30,6 +30,8 @@ BOT_SCOPES = [
     "reactions:write",
     "channels:history",
     "groups:history",
+    "channels:read",
+    "groups:read",
     "team:read",
 ]
 STATE_EXPIRATION_SECONDS = 600

@@ -67,3 +67,18 @@ def test_install_redirect_and_use_the_installed_token(
         while not fake_slack.responses and time.monotonic() < deadline:
             time.sleep(0.01)
         assert fake_slack.responses, "the command was answered"
+
+
+def test_oauth_asks_for_the_scopes_of_the_manifest() -> None:
+    from pathlib import Path
+
+    from bot.slack.oauth import BOT_SCOPES
+
+    lines = (Path(__file__).resolve().parents[2] / "manifest.yml").read_text().splitlines()
+    start = lines.index("    bot:") + 1
+    manifest_scopes = []
+    for line in lines[start:]:
+        if not line.startswith("      - "):
+            break
+        manifest_scopes.append(line.removeprefix("      - ").strip())
+    assert sorted(BOT_SCOPES) == sorted(manifest_scopes)
