@@ -46,7 +46,11 @@ _PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-secret", "secret", "todo"
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,  # `FRONT_APP_SECRET=` left blank means not set
     )
 
     slack_signing_secret: SecretStr | None = None
@@ -140,7 +144,11 @@ class _Presence(BaseSettings):
     """The same sources, unvalidated: finds every missing variable even when others are bad."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,  # `FRONT_APP_SECRET=` left blank means not set
     )
     slack_signing_secret: str | None = None
     slack_bot_token: str | None = None

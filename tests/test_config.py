@@ -11,8 +11,14 @@ REQUIRED = {"slack_signing_secret": "s3cr3t-value", "slack_bot_token": "xoxb-1"}
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_CLIENT_ID",
-                "SLACK_CLIENT_SECRET", "DATABASE_URL", "PORT"):
+    for var in (
+        "SLACK_SIGNING_SECRET",
+        "SLACK_BOT_TOKEN",
+        "SLACK_CLIENT_ID",
+        "SLACK_CLIENT_SECRET",
+        "DATABASE_URL",
+        "PORT",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -61,3 +67,18 @@ def test_defaults() -> None:
     assert s.front_api_url == "https://api2.frontapp.com"
     assert s.port == 3000
     assert not s.front_configured
+
+
+def test_blank_values_in_env_file_mean_not_set(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text(
+        "SLACK_SIGNING_SECRET=\nSLACK_BOT_TOKEN=xoxb-1\nFRONT_APP_UID=\nFRONT_APP_SECRET=\n"
+    )
+    with pytest.raises(SettingsError) as err:
+        load_settings(env_file=env)
+    assert err.value.problems == [
+        "SLACK_SIGNING_SECRET is missing: set it to the Signing Secret from your Slack app's "
+        "Basic Information page."
+    ]
+    env.write_text("SLACK_SIGNING_SECRET=abc-123\nSLACK_BOT_TOKEN=xoxb-1\nFRONT_APP_SECRET=\n")
+    assert not load_settings(env_file=env).front_configured
