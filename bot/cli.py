@@ -37,6 +37,9 @@ def _logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if level.lower() != "debug":
+        # APScheduler logs every tick (every FLUSH_INTERVAL_SECONDS) at INFO.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @app.command()
