@@ -32,6 +32,7 @@ from bot.services.uow import in_transaction, read
 from bot.slack.call_cards import refresh_call_card
 from bot.slack.errors import UNEXPECTED, tell
 from bot.slack.files import MAX_ATTACHMENT_BYTES, SlackFile, fetch_file, parse_files
+from bot.slack.views import notice_modal
 from bot.slack.views.calls import (
     CallFormMeta,
     CallIds,
@@ -42,7 +43,6 @@ from bot.slack.views.calls import (
     call_card_blocks,
     card_text,
     log_call_modal,
-    notice_modal,
     recording_modal,
     recording_offer_blocks,
     summary_modal,

@@ -41,6 +41,7 @@ from bot.services.phones import display_handle
 from bot.services.uow import in_transaction, read
 from bot.slack.errors import UNEXPECTED, tell
 from bot.slack.files import SlackFile, fetch_files, parse_files
+from bot.slack.views import notice_modal
 from bot.slack.views.messages import (
     DELIVERED_REACTION,
     INBOUND,
@@ -60,7 +61,6 @@ from bot.slack.views.messages import (
     mark_failed_button,
     mark_failed_modal,
     message_card,
-    notice_modal,
     read_form,
     read_reason,
 )

@@ -260,16 +260,6 @@ def log_call_modal(meta: CallModalMeta, prefill: Prefill, *, now: datetime) -> d
     return view
 
 
-def notice_modal(title: str, text: str) -> dict[str, Any]:
-    """A modal that only says something (replaces a modal opened too early)."""
-    return View(
-        type="modal",
-        title=title,
-        close="Close",
-        blocks=[SectionBlock(text=_md(text))],
-    ).to_dict()
-
-
 # The call card -----------------------------------------------------------------------
 
 
@@ -532,7 +522,6 @@ __all__ = [
     "card_text",
     "delivery_line",
     "log_call_modal",
-    "notice_modal",
     "recording_modal",
     "recording_offer_blocks",
     "summary_modal",

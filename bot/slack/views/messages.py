@@ -312,14 +312,6 @@ def loading_modal() -> dict[str, Any]:
     ).to_dict()
 
 
-def notice_modal(title: str, text: str, *, button: ButtonElement | None = None) -> dict[str, Any]:
-    """A modal that only says something (replaces one opened before we knew)."""
-    section = (
-        SectionBlock(text=_md(text), accessory=button) if button else SectionBlock(text=_md(text))
-    )
-    return View(type="modal", title=title, close="Close", blocks=[section]).to_dict()
-
-
 def mark_failed_button(external_id: str | None) -> ButtonElement:
     """`external_id` unset on a card: the card's own ts names the message it stands for."""
     return ButtonElement(
