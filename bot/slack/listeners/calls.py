@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -352,49 +353,30 @@ def _card_title(body: dict[str, Any]) -> str:
     return str((body.get("message") or {}).get("text") or "This call").rsplit(":", 1)[0]
 
 
-async def summary_clicked(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: dict[str, Any],
-) -> None:
-    await ack()
-    ref = CallRef.model_validate_json(action["value"])
-    meta = _form_meta(body, context, ref.external_call_id)
-    await client.views_open(
-        trigger_id=body["trigger_id"], view=summary_modal(meta, _card_title(body))
-    )
+FormModal = Callable[[CallFormMeta, str], dict[str, Any]]
 
 
-async def transcript_clicked(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: dict[str, Any],
-) -> None:
-    await ack()
-    ref = CallRef.model_validate_json(action["value"])
-    meta = _form_meta(body, context, ref.external_call_id)
-    await client.views_open(
-        trigger_id=body["trigger_id"], view=transcript_modal(meta, _card_title(body))
-    )
+def _opens(modal: FormModal) -> Callable[..., Awaitable[None]]:
+    """A card button that opens one of the call's forms (summary, transcript, recording)."""
+
+    async def clicked(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: dict[str, Any],
+    ) -> None:
+        await ack()
+        ref = CallRef.model_validate_json(action["value"])
+        meta = _form_meta(body, context, ref.external_call_id)
+        await client.views_open(trigger_id=body["trigger_id"], view=modal(meta, _card_title(body)))
+
+    return clicked
 
 
-async def recording_clicked(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: dict[str, Any],
-) -> None:
-    await ack()
-    ref = CallRef.model_validate_json(action["value"])
-    meta = _form_meta(body, context, ref.external_call_id)
-    await client.views_open(
-        trigger_id=body["trigger_id"], view=recording_modal(meta, _card_title(body))
-    )
+summary_clicked = _opens(summary_modal)
+transcript_clicked = _opens(transcript_modal)
+recording_clicked = _opens(recording_modal)
 
 
 async def transfer_clicked(
