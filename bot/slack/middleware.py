@@ -17,31 +17,29 @@ from bot.services.uow import in_transaction
 log = logging.getLogger(__name__)
 
 
-async def skip_retried_events(
-    body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
-) -> BoltResponse | None:
-    """Slack re-sends an event it thinks failed; Bolt does not deduplicate, so we do.
-
-    The event id is stored before the listener runs: a listener that fails is not run again
-    on Slack's retry, which is the safe side for anything that posts or queues.
-    """
-    event_id = body.get("event_id")
-    runtime: Runtime | None = context.get("runtime")
-    if body.get("type") != "event_callback" or not event_id or runtime is None:
-        return await next()
-    try:
-        await in_transaction(runtime, remember_event, event_id=event_id)
-    except IntegrityError:
-        log.info("event %s already handled; Slack retry ignored", event_id)
-        return BoltResponse(status=200, body="")
-    return await next()
-
-
 def register_middleware(app: AsyncApp, runtime: Runtime) -> None:
     async def provide_runtime(
         context: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse | None:
         context["runtime"] = runtime
+        return await next()
+
+    async def skip_retried_events(
+        body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        """Slack re-sends an event it thinks failed; Bolt does not deduplicate, so we do.
+
+        The event id is stored before the listener runs: a listener that fails is not run
+        again on Slack's retry, which is the safe side for anything that posts or queues.
+        """
+        event_id = body.get("event_id")
+        if body.get("type") != "event_callback" or not event_id:
+            return await next()
+        try:
+            await in_transaction(runtime, remember_event, event_id=event_id)
+        except IntegrityError:
+            log.info("event %s already handled; Slack retry ignored", event_id)
+            return BoltResponse(status=200, body="")
         return await next()
 
     app.use(provide_runtime)
