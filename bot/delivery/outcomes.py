@@ -127,19 +127,6 @@ def _sending_per_team(session: Session, teams: list[str]) -> dict[str, int]:
     return {str(team): int(n) for team, n in found}
 
 
-def record_outcome(
-    session: Session,
-    *,
-    claimed: ClaimedRow,
-    outcome: Outcome,
-    policy: DeliveryPolicy,
-    now: datetime | None = None,
-    rng: random.Random | None = None,
-) -> Recorded:
-    (recorded,) = record_outcomes(session, [(claimed, outcome)], policy=policy, now=now, rng=rng)
-    return recorded
-
-
 _LOCK = (
     sa_select(
         col(OutboxRow.id),
