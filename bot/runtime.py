@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from storage.engine import make_engine
+from storage.slack_oauth import installation_store
 
 
 def _no_wake() -> None:
@@ -48,9 +49,8 @@ class Runtime:
 
     async def _installed_client(self, team_id: str) -> AsyncWebClient:
         if self._installations is None:
-            from bot.slack.oauth import installation_store
-
-            self._installations = installation_store(self.settings, self.engine)
+            assert self.settings.slack_client_id is not None  # oauth_enabled
+            self._installations = installation_store(self.settings.slack_client_id, self.engine)
         bot = await self._installations.async_find_bot(enterprise_id=None, team_id=team_id)
         if bot is None:
             raise LookupError(f"Switchboard is not installed in workspace {team_id}")

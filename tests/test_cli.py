@@ -58,8 +58,13 @@ def test_migrate_then_doctor_against_fake_slack(
     monkeypatch.setenv("FRONT_API_TOKEN", "front-token-1")
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
-    for line in ("[ok  ] settings", "[ok  ] database: sqlite reachable", "[ok  ] migrations",
-                 "[ok  ] slack: bot @switchboard in workspace Acme", "[ok  ] front credentials"):
+    for line in (
+        "[ok  ] settings",
+        "[ok  ] database: sqlite reachable",
+        "[ok  ] migrations",
+        "[ok  ] slack: bot @switchboard in workspace Acme",
+        "[ok  ] front credentials",
+    ):
         assert line in result.output
     assert fake_slack.called("auth.test")
 

@@ -113,23 +113,45 @@ class FakeSlack:
             team = f"T{args.get('code', 'X')}"
             token = f"xoxb-installed-{team}"
             self.tokens.add(token)
-            return {"ok": True, "app_id": "A1", "access_token": token, "token_type": "bot",
-                    "scope": "commands,chat:write", "bot_user_id": "UBOT",
-                    "team": {"id": team, "name": "Installed"}, "enterprise": None,
-                    "is_enterprise_install": False, "authed_user": {"id": "UINSTALLER"}}
+            return {
+                "ok": True,
+                "app_id": "A1",
+                "access_token": token,
+                "token_type": "bot",
+                "scope": "commands,chat:write",
+                "bot_user_id": "UBOT",
+                "team": {"id": team, "name": "Installed"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+                "authed_user": {"id": "UINSTALLER"},
+            }
         if method == "auth.test":
-            return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme",
-                    "user": "switchboard", "team_id": "T1", "user_id": "UBOT", "bot_id": "B1"}
+            return {
+                "ok": True,
+                "url": "https://acme.slack.com/",
+                "team": "Acme",
+                "user": "switchboard",
+                "team_id": "T1",
+                "user_id": "UBOT",
+                "bot_id": "B1",
+            }
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or self.next_ts()
-            return {"ok": True, "channel": args.get("channel"), "ts": ts,
-                    "message": {"text": args.get("text"), "ts": ts}}
+            return {
+                "ok": True,
+                "channel": args.get("channel"),
+                "ts": ts,
+                "message": {"text": args.get("text"), "ts": ts},
+            }
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self.next_ts()}
         if method == "chat.getPermalink":
-            return {"ok": True, "channel": args.get("channel"),
-                    "permalink": f"https://acme.slack.com/archives/{args.get('channel')}"
-                                 f"/p{str(args.get('message_ts', '')).replace('.', '')}"}
+            return {
+                "ok": True,
+                "channel": args.get("channel"),
+                "permalink": f"https://acme.slack.com/archives/{args.get('channel')}"
+                f"/p{str(args.get('message_ts', '')).replace('.', '')}",
+            }
         if method in ("views.open", "views.update", "views.push", "views.publish"):
             view = args.get("view") or {}
             return {"ok": True, "view": {"id": "V" + self.next_ts().replace(".", ""), **view}}

@@ -54,15 +54,13 @@ def test_stale_timestamp_is_401(tmp_sqlite_url: str, fake_slack: FakeSlack) -> N
 def test_signed_request_reaches_bolt(tmp_sqlite_url: str, fake_slack: FakeSlack) -> None:
     settings = make_settings(database_url=tmp_sqlite_url, slack_api_url=fake_slack.api_url)
     with running_app(settings) as app:
-        body = command_body(
-            "/switchboard", "help", response_url=f"{fake_slack.base_url}/respond/1"
-        )
+        body = command_body("/switchboard", "help", response_url=f"{fake_slack.base_url}/respond/1")
         resp = app.post(body)
         assert resp.status_code == 200
         deadline = time.monotonic() + 5
         while not fake_slack.responses and time.monotonic() < deadline:
             time.sleep(0.01)
     assert fake_slack.called("auth.test"), "Bolt authorised the request with the bot token"
-    (path, answer), = fake_slack.responses
+    ((path, answer),) = fake_slack.responses
     assert answer["response_type"] == "ephemeral"
     assert "/logcall" in answer["blocks"][0]["text"]["text"]

@@ -22,9 +22,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "front_callback",
-        sa.Column(
-            "front_message_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False
-        ),
+        sa.Column("front_message_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column(
             "external_conversation_id",

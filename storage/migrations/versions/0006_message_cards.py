@@ -32,9 +32,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("body_text", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True)
         )
-        batch.add_column(
-            sa.Column("file_count", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("file_count", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(
             sa.Column("marked_failed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
         )
@@ -44,9 +42,7 @@ def upgrade() -> None:
             )
         )
         batch.add_column(
-            sa.Column(
-                "failed_reason", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True
-            )
+            sa.Column("failed_reason", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True)
         )
 
 
