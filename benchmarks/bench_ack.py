@@ -136,8 +136,8 @@ def _bare_app(slack_api_url: str) -> Any:
 
 def _switchboard_app(slack_api_url: str, database_url: str) -> Any:
     from bot.config import load_settings
+    from bot.core import links
     from bot.server import build_server_app
-    from bot.services import links
     from storage import migrate
     from storage.engine import make_engine, session_scope
 

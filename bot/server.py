@@ -6,27 +6,39 @@ import asyncio
 import logging
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 
 from bot.config import Settings
 from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.runner import NO_FRONT_CREDENTIALS, build_scheduler, run_until_stopped
-from bot.runtime import build_runtime
-from bot.services import admin
-from bot.slack.app import build_bolt_app
-from bot.slack.call_cards import register_call_hooks
-from bot.slack.listeners import messages
+from bot.features import admin, alerts, calls, messages
+from bot.runtime import Runtime, build_runtime
+from bot.slack.app import build_bolt_app, register_fallbacks
 from bot.web import Hook, create_web_app
 from storage import migrate
 
 log = logging.getLogger(__name__)
 
 
+# In registration order: Bolt runs the first listener that matches a request.
+FEATURES = (calls, messages, admin, alerts)
+
+
+def build_slack_app(runtime: Runtime) -> AsyncApp:
+    """The Bolt app with every feature's listeners."""
+    bolt = build_bolt_app(runtime)
+    for feature in FEATURES:
+        feature.register(bolt)
+    register_fallbacks(bolt)
+    return bolt
+
+
 def build_server_app(settings: Settings, *, run_scheduler: bool = True) -> Starlette:
     runtime = build_runtime(settings)
     # A newcomer never has to know about migrations: serve applies what is pending.
     migrate.upgrade(runtime.engine)
-    bolt = build_bolt_app(runtime)
+    bolt = build_slack_app(runtime)
     startup: list[Hook] = []
     shutdown: list[Hook] = []
     scheduler = build_scheduler(runtime, delivery_hooks()) if run_scheduler else None
@@ -53,13 +65,11 @@ def build_server_app(settings: Settings, *, run_scheduler: bool = True) -> Starl
 
 
 def delivery_hooks() -> DeliveryHooks:
-    """What each area does when a delivery ends (card updates, reactions): register here,
-    e.g. `hooks.on_delivered("create_call", calls_hooks.call_delivered)`. See
+    """What each feature does when a delivery ends (cards, reactions, alerts); see
     `bot.delivery.hooks` for the handler signature."""
     hooks = DeliveryHooks()
-    messages.register_delivery_hooks(hooks)  # reactions on logged messages, message cards
-    register_call_hooks(hooks)  # call cards show delivered / failed
-    admin.register_delivery_hooks(hooks)  # Front's ids for imported templates
+    for feature in FEATURES:
+        feature.register_hooks(hooks)
     return hooks
 
 

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.core.uow import in_transaction
+from bot.features.messages import replies as front_callbacks
 from bot.runtime import Runtime
-from bot.services import front_callbacks
-from bot.services.uow import in_transaction
 from storage import migrate
 from storage.engine import ping
 

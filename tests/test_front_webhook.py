@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.services.front_callbacks import sign
+from bot.features.messages.replies import sign
 from storage.engine import session_scope
 from storage.models import FrontCallback, ThreadLink
 from tests.conftest import make_settings

@@ -1,8 +1,8 @@
 """Failure alerts, as data: which alert a failed row joins, Retry, Discard, resume.
 
 Plain functions over storage (keyword-only `session`, no Slack types); the Slack side
-(posting and updating messages) is `bot.delivery.alert_posts`, the blocks
-`bot.slack.views.alerts`.
+(posting and updating messages) is `bot.features.alerts.posts`, the blocks
+`bot.features.alerts.views`.
 
 One alert per workspace and *cause*, while unresolved (a partial unique index holds
 this): when Front is down, the 40 rows that give up make one alert that counts 40, not
@@ -23,10 +23,10 @@ from datetime import datetime
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from bot.core.errors import UserError
 from bot.delivery import outbox
 from bot.delivery.claim import insert_ignore, lock_paces
 from bot.delivery.outbox import describe_row
-from bot.services.errors import UserError
 from storage.models import (
     AlertState,
     DeliveryAlert,

@@ -157,7 +157,8 @@ def _act(
     action: Callable[..., tuple[OutboxRow, list[int]]],
     done: Callable[[OutboxRow], str],
 ) -> None:
-    from bot.delivery import alert_posts, outbox
+    from bot.delivery import outbox
+    from bot.features.alerts import posts as alert_posts
     from storage.engine import session_scope
 
     if not ids and not lane:
@@ -228,7 +229,8 @@ def discard(
 @app.command()
 def resume(team: Annotated[str, typer.Argument(help="The paused workspace's team id.")]) -> None:
     """Resume a workspace paused because Front refused the credentials."""
-    from bot.delivery import alert_posts, alerts
+    from bot.delivery import alerts
+    from bot.features.alerts import posts as alert_posts
     from storage.engine import session_scope
     from storage.models import Workspace
 

@@ -31,14 +31,14 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.delivery import alert_posts
+from bot.core.uow import in_transaction
 from bot.delivery.claim import ClaimedRow, ClaimResult, claim, release
 from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.outcomes import Outcome, Recorded, record_outcomes
 from bot.delivery.policy import DeliveryPolicy
+from bot.features.alerts import posts as alert_posts
 from bot.front import Attachment, FrontClient, auth_from_settings
 from bot.runtime import Runtime
-from bot.services.uow import in_transaction
 from storage.models import OutboxPace, utcnow
 
 log = logging.getLogger(__name__)

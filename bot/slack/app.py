@@ -1,4 +1,5 @@
-"""The Bolt app: built here, listeners registered in `bot.slack.listeners`."""
+"""The Bolt app: built here with its middleware and error handler; each feature registers
+its own listeners (`bot/server.py` calls them), then `register_fallbacks` closes the list."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Runtime
 from bot.slack.errors import register_error_handler
-from bot.slack.listeners import register_listeners
 from bot.slack.middleware import register_middleware
 from bot.slack.oauth import oauth_settings
 
@@ -33,5 +33,14 @@ def build_bolt_app(runtime: Runtime, *, client: AsyncWebClient | None = None) ->
     )
     register_error_handler(app)
     register_middleware(app, runtime)
-    register_listeners(app)
     return app
+
+
+async def _ignore_event() -> None:
+    """Events subscribed to for one case (files in call threads) and otherwise ignored."""
+
+
+def register_fallbacks(app: AsyncApp) -> None:
+    """After every feature: other message events in channels the bot is in are acknowledged
+    and ignored, or Bolt answers 404 and Slack keeps retrying (and may turn events off)."""
+    app.event("message")(_ignore_event)

@@ -15,7 +15,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services.errors import UserError
+from bot.core.errors import UserError
 
 log = logging.getLogger(__name__)
 

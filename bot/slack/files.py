@@ -20,8 +20,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.errors import UserError
 from bot.delivery.outbox import FileToSend
-from bot.services.errors import UserError
 
 # Front refuses a request over 25 MB (files and form fields together).
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024

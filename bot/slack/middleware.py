@@ -10,9 +10,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from sqlalchemy.exc import IntegrityError
 
+from bot.core.events import remember_event
+from bot.core.uow import in_transaction
 from bot.runtime import Runtime
-from bot.services.events import remember_event
-from bot.services.uow import in_transaction
 
 log = logging.getLogger(__name__)
 

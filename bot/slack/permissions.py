@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services.errors import NotAdmin
+from bot.core.errors import NotAdmin
 
 
 async def is_workspace_admin(client: AsyncWebClient, user_id: str) -> bool:

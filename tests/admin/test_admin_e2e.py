@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from bot.core import links
+from bot.features.admin import service as admin
 from bot.runtime import Runtime
-from bot.services import admin, links
 from storage.engine import session_scope
 from storage.models import MessageTemplate
 from tests.conftest import make_settings

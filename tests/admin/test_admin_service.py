@@ -4,9 +4,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from bot.core import links
+from bot.core.errors import NotLinked, UserError
+from bot.features.admin import service as admin
 from bot.front import ApplicationMessageTemplate, ApplicationMessageTemplateEdit, UpdateChannel
-from bot.services import admin, links
-from bot.services.errors import NotLinked, UserError
 from storage.engine import session_scope
 from storage.models import ChannelLink, OutboxRow
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.services import admin, links
-from bot.slack.views.templates import TemplateIds, TemplateMeta
+from bot.core import links
+from bot.features.admin import service as admin
+from bot.features.admin.views import TemplateIds, TemplateMeta
 from storage.engine import session_scope
 from storage.models import MessageTemplate, OutboxRow
 from tests.conftest import make_settings

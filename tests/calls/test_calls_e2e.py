@@ -13,10 +13,10 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import col, select
 
-from bot.services import calls as calls_service
-from bot.services import links
-from bot.slack.listeners import calls as calls_listeners
-from bot.slack.views.calls import CallIds
+from bot.core import links
+from bot.features.calls import listeners as calls_listeners
+from bot.features.calls import service as calls_service
+from bot.features.calls.views import CallIds
 from storage.engine import session_scope
 from storage.models import Call, OutboxFile, OutboxRow, ThreadLink
 from tests.calls.conftest import Sim, deliver, wait_responses

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from bot.core import links
+from bot.core.errors import NotLinked, UserError
 from bot.delivery.outbox import FileToSend
-from bot.services import calls, links
-from bot.services.calls import LIFECYCLE, CallChanged, CallDraft, Direction, Status
-from bot.services.errors import NotLinked, UserError
+from bot.features.calls import service as calls
+from bot.features.calls.service import LIFECYCLE, CallChanged, CallDraft, Direction, Status
 from storage.engine import session_scope
 from storage.models import Call, DeliveryAlert, DeliveryAlertPost, OutboxRow
 

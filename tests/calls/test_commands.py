@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.slack.listeners.commands import SUBCOMMANDS, split_subcommand
+from bot.features.admin.commands import SUBCOMMANDS, split_subcommand
 from storage.engine import session_scope
 from storage.models import ChannelLink
 from tests.calls.conftest import wait_responses

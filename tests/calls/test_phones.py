@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.errors import UserError
-from bot.services.phones import (
+from bot.core.errors import UserError
+from bot.core.phones import (
     display_handle,
     looks_like_phone,
     normalise_handle,

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.errors import UserError
-from bot.services.transcripts import (
+from bot.core.errors import UserError
+from bot.features.calls.transcripts import (
     UNKNOWN_SPEAKER,
     Utterance,
     decode_text,

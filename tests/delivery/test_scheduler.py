@@ -8,13 +8,13 @@ import time
 import pytest
 from sqlmodel import select
 
+from bot.core.uow import in_transaction
 from bot.delivery.flusher import Flusher
 from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.outbox import SlackContext, conversation_lane, enqueue
 from bot.delivery.runner import build_scheduler
 from bot.delivery.scheduler import DeliveryScheduler
 from bot.runtime import Runtime
-from bot.services.uow import in_transaction
 from storage.engine import make_engine, session_scope
 from storage.models import OutboxRow
 from tests.delivery.conftest import CHANNEL, FAST, Sim, delivery_settings

@@ -10,7 +10,7 @@ import httpx
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.slack.app import build_bolt_app
+from bot.server import build_slack_app
 from bot.web import create_web_app
 from storage import migrate
 from storage.engine import make_engine
@@ -39,7 +39,7 @@ def running_app(settings: Settings, *, migrate_db: bool = True) -> Iterator[Runn
     runtime = Runtime(settings=settings, engine=make_engine(settings.database_url))
     if migrate_db:  # as `serve` does; a no-op on a migrated database
         migrate.upgrade(runtime.engine)
-    web = create_web_app(runtime, build_bolt_app(runtime))
+    web = create_web_app(runtime, build_slack_app(runtime))
     try:
         with serve_in_thread(web) as url:
             yield RunningApp(url, runtime)

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from bot.core import links
 from bot.delivery.flusher import FlushStats
 from bot.frontsim import SimState
-from bot.services import links
 from storage.engine import session_scope
 from tests.conftest import make_settings
 from tests.front.simulator import APP_SECRET, APP_UID, simulator

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.views.messages import MessageIds
+from bot.features.messages.views import MessageIds
 
 TEAM = "T1"
 CHANNEL = "C1"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.mrkdwn import (
+from bot.core.mrkdwn import (
     editable_text,
     mentioned_channels,
     mentioned_users,

@@ -9,10 +9,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from bot.core import links
+from bot.core.errors import NotLinked, UserError
 from bot.delivery.outbox import FileToSend
-from bot.services import links
-from bot.services import messages as svc
-from bot.services.errors import NotLinked, UserError
+from bot.features.messages import service as svc
 from storage.engine import session_scope
 from storage.models import OutboxFile, OutboxRow, ThreadLink
 from tests.messages.spec import assert_valid

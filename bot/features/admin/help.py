@@ -1,11 +1,10 @@
-"""Block Kit, built by pure functions from plain values."""
+"""What `/switchboard help` and the App Home list: every command, in one place."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import ButtonElement, MarkdownTextObject, SectionBlock
-from slack_sdk.models.views import View
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 HELP_LINES = [
     ("`/logcall [number] [in|out]`", "log a phone call, e.g. `/logcall +33 6 12 34 56 78 out`"),
@@ -29,9 +28,3 @@ def help_blocks() -> list[dict[str, Any]]:
         f"• {cmd}: {what}" for cmd, what in HELP_LINES
     )
     return [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
-
-
-def notice_modal(title: str, text: str, *, button: ButtonElement | None = None) -> dict[str, Any]:
-    """A modal that only says something (it replaces one opened before we knew)."""
-    section = SectionBlock(text=MarkdownTextObject(text=text), accessory=button)
-    return View(type="modal", title=title, close="Close", blocks=[section]).to_dict()

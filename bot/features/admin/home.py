@@ -14,8 +14,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.services.admin import HomeSnapshot
-from bot.slack.views import HELP_LINES
+from bot.features.admin.help import HELP_LINES
+from bot.features.admin.service import HomeSnapshot
 
 
 def _md(text: str) -> SectionBlock:

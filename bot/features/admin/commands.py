@@ -6,7 +6,7 @@ returns the text to show the person (ephemeral), or None when it answered some o
 (a modal). Raising `UserError` shows its message, through the app's error handler.
 
 To add one: write the function (in its area's listener module) and add one line to
-`SUBCOMMANDS`, plus a line in `bot.slack.views.HELP_LINES`.
+`SUBCOMMANDS`, plus a line in `bot.features.admin.help.HELP_LINES`.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core import links
+from bot.core.uow import in_transaction
+from bot.features.admin import listeners as admin
+from bot.features.admin.help import help_blocks
+from bot.features.alerts import listeners as delivery_alerts
+from bot.features.calls import listeners as calls
 from bot.runtime import Runtime
-from bot.services import links
-from bot.services.uow import in_transaction
-from bot.slack.listeners import admin, calls
-from bot.slack.listeners import alerts as delivery_alerts
 from bot.slack.permissions import require_admin
-from bot.slack.views import help_blocks
 
 
 class Subcommand(Protocol):

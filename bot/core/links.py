@@ -6,7 +6,7 @@ import re
 
 from sqlmodel import Session, select
 
-from bot.services.errors import NotLinked, UserError
+from bot.core.errors import NotLinked, UserError
 from storage.models import ChannelLink, Workspace
 
 # Front channel ids (`cha_…`) or a resource alias (`alt:address:…`), as the spec's paths take.

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot.core.errors import UserError
+from bot.core.links import ensure_workspace, list_links, require_link
+from bot.core.uow import in_transaction
 from bot.delivery.hooks import DeliveryHooks, OutboxRowSnapshot
 from bot.delivery.outbox import SlackContext, channel_lane, enqueue
 from bot.runtime import Runtime
-from bot.services.errors import UserError
-from bot.services.links import ensure_workspace, list_links, require_link
-from bot.services.uow import in_transaction
 from storage.models import ChannelLink, MessageTemplate, OutboxRow, OutboxStatus, utcnow
 
 CHANNEL_STATUSES = ("ok", "offline")

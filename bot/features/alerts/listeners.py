@@ -11,12 +11,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import Session
 
-from bot.delivery import alert_posts, alerts
+from bot.core.errors import UserError
+from bot.core.uow import in_transaction, read
+from bot.delivery import alerts
+from bot.features.alerts import posts as alert_posts
+from bot.features.alerts.views import AlertButton
 from bot.runtime import Runtime
-from bot.services.errors import UserError
-from bot.services.uow import in_transaction, read
 from bot.slack.permissions import is_workspace_admin, require_admin
-from bot.slack.views.alerts import AlertButton
 from storage.models import Workspace
 
 # Slack escapes a picked channel as <#C123|name> (the command has should_escape: true).

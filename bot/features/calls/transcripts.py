@@ -19,7 +19,7 @@ from typing import Any
 import webvtt
 from webvtt.errors import MalformedFileError
 
-from bot.services.errors import UserError
+from bot.core.errors import UserError
 
 # A transcript is text: anything bigger than this is not one.
 MAX_TRANSCRIPT_BYTES = 1024 * 1024

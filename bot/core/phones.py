@@ -12,7 +12,7 @@ import re
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
-from bot.services.errors import UserError
+from bot.core.errors import UserError
 
 MAX_HANDLE_LENGTH = 200
 

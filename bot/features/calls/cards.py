@@ -1,7 +1,7 @@
 """Keeping a call card in Slack up to date: after a click, and when a delivery ends.
 
 `refresh_call_card` reads the call and its deliveries and rewrites the card in place.
-`register_call_hooks` subscribes it to the flusher's delivery hooks (wired in
+`register_hooks` subscribes it to the flusher's delivery hooks (wired in
 `bot/server.py`), so the card moves from "queued" to "in Front" or "failed" on its own.
 """
 
@@ -17,10 +17,10 @@ from typing import Any, Protocol
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.uow import in_transaction, read
+from bot.features.calls import service as calls
+from bot.features.calls.views import call_card_blocks, card_text
 from bot.runtime import Runtime
-from bot.services import calls
-from bot.services.uow import in_transaction, read
-from bot.slack.views.calls import call_card_blocks, card_text
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class _Hooks(Protocol):
     def on_failed(self, operation: str, handler: Hook, /) -> Any: ...
 
 
-def register_call_hooks(hooks: _Hooks) -> None:
+def register_hooks(hooks: _Hooks) -> None:
     """Subscribe call cards to the end of each call delivery (bot/delivery/hooks.py)."""
     for operation in CALL_OPERATIONS:
         hooks.on_delivered(operation, on_call_delivery_ended)
@@ -138,5 +138,5 @@ __all__ = [
     "CALL_OPERATIONS",
     "on_call_delivery_ended",
     "refresh_call_card",
-    "register_call_hooks",
+    "register_hooks",
 ]

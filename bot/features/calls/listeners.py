@@ -22,19 +22,17 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core import links
+from bot.core.errors import NotLinked, UserError
+from bot.core.mrkdwn import escape
+from bot.core.phones import normalise_handle
+from bot.core.uow import in_transaction, read
 from bot.delivery.outbox import FileToSend
-from bot.runtime import Runtime
-from bot.services import calls, links, transcripts
-from bot.services.calls import CallCard
-from bot.services.errors import NotLinked, UserError
-from bot.services.mrkdwn import escape
-from bot.services.phones import normalise_handle
-from bot.services.uow import in_transaction, read
-from bot.slack.call_cards import refresh_call_card
-from bot.slack.errors import UNEXPECTED, tell
-from bot.slack.files import MAX_ATTACHMENT_BYTES, SlackFile, fetch_file, parse_files
-from bot.slack.views import notice_modal
-from bot.slack.views.calls import (
+from bot.features.calls import service as calls
+from bot.features.calls import transcripts
+from bot.features.calls.cards import refresh_call_card
+from bot.features.calls.service import CallCard
+from bot.features.calls.views import (
     CallFormMeta,
     CallIds,
     CallModalMeta,
@@ -49,6 +47,10 @@ from bot.slack.views.calls import (
     summary_modal,
     transcript_modal,
 )
+from bot.runtime import Runtime
+from bot.slack.errors import UNEXPECTED, tell
+from bot.slack.files import MAX_ATTACHMENT_BYTES, SlackFile, fetch_file, parse_files
+from bot.slack.modals import notice_modal
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)

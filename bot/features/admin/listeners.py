@@ -11,13 +11,11 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.runtime import Runtime
-from bot.services import admin
-from bot.services.errors import UserError
-from bot.services.uow import in_transaction, read
-from bot.slack.permissions import require_admin
-from bot.slack.views.home import home_view
-from bot.slack.views.templates import (
+from bot.core.errors import UserError
+from bot.core.uow import in_transaction, read
+from bot.features.admin import service as admin
+from bot.features.admin.home import home_view
+from bot.features.admin.views import (
     LOADING,
     TemplateIds,
     TemplateMeta,
@@ -25,10 +23,8 @@ from bot.slack.views.templates import (
     templates_list_view,
     templates_notice_view,
 )
-
-
-async def ignore_event() -> None:
-    """Events we subscribe to for one case (files in call threads) and otherwise ignore."""
+from bot.runtime import Runtime
+from bot.slack.permissions import require_admin
 
 
 async def app_home_opened(

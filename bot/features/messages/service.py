@@ -23,10 +23,10 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
+from bot.core.errors import UserError
+from bot.core.links import get_link, require_link
+from bot.core.phones import normalise_handle
 from bot.delivery.outbox import FileToSend, SlackContext, conversation_lane, enqueue
-from bot.services.errors import UserError
-from bot.services.links import get_link, require_link
-from bot.services.phones import normalise_handle
 from storage.models import LoggedMessage, ThreadKind, ThreadLink, utcnow
 
 MAX_EXTERNAL_ID = 200

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.services.mrkdwn import escape
+from bot.core.mrkdwn import escape
 from storage.models import FrontCallback, ThreadKind, ThreadLink, utcnow
 
 log = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bot.core import links
+from bot.core.errors import UserError
 from bot.delivery.outbox import FileToSend, SlackContext, call_lane, enqueue
-from bot.services import links
-from bot.services.errors import UserError
 from storage.models import (
     Call,
     DeliveryAlertPost,

@@ -31,7 +31,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
-from bot.services.calls import (
+from bot.core.phones import display_handle
+from bot.features.calls.service import (
     CallCard,
     DeliveryState,
     Direction,
@@ -42,7 +43,6 @@ from bot.services.calls import (
     next_statuses,
     status_label,
 )
-from bot.services.phones import display_handle
 from storage.models import Call
 
 

@@ -27,7 +27,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
-from bot.services.mrkdwn import escape
+from bot.core.mrkdwn import escape
 from bot.slack.files import SlackFile, megabytes
 
 # Shown on a Slack message once Front has accepted it.

@@ -24,25 +24,21 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 
-from bot.delivery.hooks import DeliveryHooks, OutboxRowSnapshot
-from bot.delivery.outbox import FileToSend
-from bot.runtime import Runtime
-from bot.services import messages as svc
-from bot.services.errors import NotLinked, UserError
-from bot.services.links import get_link
-from bot.services.mrkdwn import (
+from bot.core.errors import NotLinked, UserError
+from bot.core.links import get_link
+from bot.core.mrkdwn import (
     editable_text,
     escape,
     mentioned_channels,
     mentioned_users,
     to_html,
 )
-from bot.services.phones import display_handle
-from bot.services.uow import in_transaction, read
-from bot.slack.errors import UNEXPECTED, tell
-from bot.slack.files import SlackFile, fetch_files, parse_files
-from bot.slack.views import notice_modal
-from bot.slack.views.messages import (
+from bot.core.phones import display_handle
+from bot.core.uow import in_transaction, read
+from bot.delivery.hooks import DeliveryHooks, OutboxRowSnapshot
+from bot.delivery.outbox import FileToSend
+from bot.features.messages import service as svc
+from bot.features.messages.views import (
     DELIVERED_REACTION,
     INBOUND,
     MAX_BODY_INPUT,
@@ -64,6 +60,10 @@ from bot.slack.views.messages import (
     read_form,
     read_reason,
 )
+from bot.runtime import Runtime
+from bot.slack.errors import UNEXPECTED, tell
+from bot.slack.files import SlackFile, fetch_files, parse_files
+from bot.slack.modals import notice_modal
 from storage.models import LoggedMessage
 
 log = logging.getLogger(__name__)

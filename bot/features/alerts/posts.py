@@ -27,10 +27,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from bot.core.uow import in_transaction
 from bot.delivery.alerts import PAUSED, AlertSummary, summarize
+from bot.features.alerts.views import alert_blocks, alert_text
 from bot.runtime import Runtime
-from bot.services.uow import in_transaction
-from bot.slack.views.alerts import alert_blocks, alert_text
 from storage.models import DeliveryAlert, DeliveryAlertPost, OutboxRow, Workspace, utcnow
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,24 @@
+"""Admin: `/switchboard` (help, connect, disconnect, status, templates), the App Home and
+the message templates' modals."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.delivery.hooks import DeliveryHooks
+from bot.features.admin import commands, listeners, service
+from bot.features.admin.views import TemplateIds
+
+
+def register(app: AsyncApp) -> None:
+    app.command("/switchboard")(commands.switchboard_command)
+    app.event("app_home_opened")(listeners.app_home_opened)
+    app.action(TemplateIds.add)(listeners.template_add)
+    app.action(TemplateIds.edit)(listeners.template_edit)
+    app.action(TemplateIds.toggle)(listeners.template_toggle)
+    app.action(TemplateIds.resync)(listeners.templates_resync)
+    app.view(TemplateIds.form_view)(listeners.template_form_submitted)
+
+
+def register_hooks(hooks: DeliveryHooks) -> None:
+    service.register_delivery_hooks(hooks)

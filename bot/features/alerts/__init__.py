@@ -1,0 +1,19 @@
+"""Failure alerts in Slack: their blocks, posting and updating them, Retry and Discard,
+and `/switchboard alerts #channel`."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.delivery.hooks import DeliveryHooks
+from bot.features.alerts import listeners
+from bot.features.alerts.views import AlertIds
+
+
+def register(app: AsyncApp) -> None:
+    app.action(AlertIds.retry)(listeners.retry_clicked)
+    app.action(AlertIds.discard)(listeners.discard_clicked)
+
+
+def register_hooks(hooks: DeliveryHooks) -> None:
+    """Nothing yet: alerts are refreshed by the flusher (see `bot.features.alerts.posts`)."""

@@ -1,1 +1,0 @@
-"""What users do, as plain functions over storage: no Slack or HTTP types here."""
