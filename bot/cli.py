@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.delivery.cli import app as outbox_app
+
+if TYPE_CHECKING:
+    from bot.delivery.hooks import DeliveryHooks
+    from bot.runtime import Runtime
 
 app = typer.Typer(
     name="switchboard",
@@ -31,6 +35,26 @@ def settings_or_exit() -> Settings:
         return load_settings()
     except SettingsError as exc:
         fail(exc.problems)
+
+
+class Wiring:
+    """What subcommands that act on the database need (`ctx.obj`), built when first asked:
+    `switchboard frontsim` never needs Slack settings."""
+
+    def runtime(self) -> Runtime:
+        from bot.runtime import build_runtime
+
+        return build_runtime(settings_or_exit())
+
+    def hooks(self) -> DeliveryHooks:
+        from bot.server import delivery_hooks
+
+        return delivery_hooks()
+
+
+@app.callback()
+def _wire(ctx: typer.Context) -> None:
+    ctx.obj = Wiring()
 
 
 def _logging(level: str) -> None:

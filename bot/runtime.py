@@ -5,8 +5,12 @@ Built once by the entry point (CLI or a test) and handed down; nothing reads glo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import time
+import weakref
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
@@ -15,6 +19,64 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from storage.engine import make_engine
 from storage.slack_oauth import installation_store
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TtlCache(Generic[K, V]):
+    """Answers remembered for `ttl` seconds, at most `max_entries` of them (then forgotten
+    all at once: cheaper than an LRU, and a cold cache only costs lookups)."""
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[K, tuple[float, V]] = {}
+
+    def get(self, key: K) -> V | None:
+        found = self._entries.get(key)
+        if found is None or found[0] <= time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key: K, value: V) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic() + self.ttl, value)
+
+    def discard(self, key: K) -> None:
+        self._entries.pop(key, None)
+
+
+class KeyedLocks:
+    """One asyncio lock per key, gone when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[Hashable, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def __call__(self, key: Hashable) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+
+@dataclass
+class Caches:
+    """What this process remembers between requests; none of it is needed for correctness."""
+
+    # users.info answers by (token, user id).
+    users: TtlCache[tuple[str, str], dict[str, Any]] = field(
+        default_factory=lambda: TtlCache[tuple[str, str], dict[str, Any]](ttl=300.0)
+    )
+    # Channels seen linked to Front lately, by (team, channel): /logcall skips a query.
+    linked: TtlCache[tuple[str, str], bool] = field(
+        default_factory=lambda: TtlCache[tuple[str, str], bool](ttl=60.0)
+    )
+    # Two refreshes of one card (or alert) in this process run one after the other.
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
 
 
 def _no_wake() -> None:
@@ -28,6 +90,7 @@ class Runtime:
     # Called after a transaction that enqueued deliveries, so the flusher starts now
     # instead of at its next tick.
     wake: Callable[[], None] = field(default=_no_wake)
+    caches: Caches = field(default_factory=Caches)
     _slack: AsyncWebClient | None = field(default=None, repr=False)
     _installations: AsyncInstallationStore | None = field(default=None, repr=False)
 

@@ -18,6 +18,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Direction(StrEnum):
+    """Front's words for who spoke first: `inbound` from the customer, `outbound` to them."""
+
+    inbound = "inbound"
+    outbound = "outbound"
+
+
+class DeliveryState(StrEnum):
+    """What a card shows of its deliveries to Front (calls and messages alike)."""
+
+    queued = "queued"
+    delivered = "delivered"
+    failed = "failed"
+    discarded = "discarded"
+
+
 class Workspace(SQLModel, table=True):
     """A Slack workspace using Switchboard, with its own settings and delivery state."""
 

@@ -7,14 +7,24 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
 # The rest is imported inside the commands: `switchboard --help` stays quick.
 if TYPE_CHECKING:
+    from bot.delivery.hooks import DeliveryHooks
     from bot.runtime import Runtime
     from storage.models import OutboxRow
+
+
+class Wiring(Protocol):
+    """What the entry point hands these commands (`ctx.obj`): delivery knows no Slack, so
+    the hooks that show alert changes in Slack come from there."""
+
+    def runtime(self) -> Runtime: ...
+    def hooks(self) -> DeliveryHooks: ...
+
 
 app = typer.Typer(
     help="Look at the outbox (deliveries to Front) and retry or discard rows.",
@@ -30,11 +40,9 @@ class Status(StrEnum):
     discarded = "discarded"
 
 
-def _runtime() -> Runtime:
-    from bot.cli import settings_or_exit
-    from bot.runtime import build_runtime
-
-    return build_runtime(settings_or_exit())
+def _wiring(ctx: typer.Context) -> Wiring:
+    wiring: Wiring = ctx.obj
+    return wiring
 
 
 def _err(line: str) -> None:
@@ -71,6 +79,7 @@ def _line(row: OutboxRow) -> str:
 
 @app.command("list")
 def list_(
+    ctx: typer.Context,
     status: Annotated[Status | None, typer.Option(help="Only rows in this state.")] = None,
     lane: Annotated[
         str | None, typer.Option(help="Only this lane, e.g. call:<id> or conversation:<ch>:<id>.")
@@ -82,7 +91,7 @@ def list_(
     from bot.delivery import outbox
     from storage.engine import session_scope
 
-    runtime = _runtime()
+    runtime = _wiring(ctx).runtime()
     with session_scope(runtime.engine, readonly=True) as session:
         found = outbox.list_rows(
             session, status=status.value if status else None, lane=lane, team_id=team, limit=limit
@@ -98,12 +107,15 @@ def list_(
 
 
 @app.command()
-def show(row_id: Annotated[int, typer.Argument(help="The row's id (from `list`).")]) -> None:
+def show(
+    ctx: typer.Context,
+    row_id: Annotated[int, typer.Argument(help="The row's id (from `list`).")],
+) -> None:
     """Everything about one row: payload, files, last error, Front's answer."""
     from bot.delivery import outbox
     from storage.engine import session_scope
 
-    runtime = _runtime()
+    runtime = _wiring(ctx).runtime()
     with session_scope(runtime.engine, readonly=True) as session:
         try:
             row = outbox.get_row(session, row_id=row_id)
@@ -152,19 +164,19 @@ def show(row_id: Annotated[int, typer.Argument(help="The row's id (from `list`).
 
 
 def _act(
+    wiring: Wiring,
     ids: list[int],
     lane: str | None,
     action: Callable[..., tuple[OutboxRow, list[int]]],
     done: Callable[[OutboxRow], str],
 ) -> None:
     from bot.delivery import outbox
-    from bot.features.alerts import posts as alert_posts
     from storage.engine import session_scope
 
     if not ids and not lane:
         _err("give row ids, or --lane to act on the failed rows of one lane")
         raise typer.Exit(2)
-    runtime = _runtime()
+    runtime = wiring.runtime()
     if lane:
         with session_scope(runtime.engine, readonly=True) as session:
             ids = ids + [
@@ -189,7 +201,7 @@ def _act(
         typer.echo(done(row))
     if touched:
         # Keep the Slack alerts in step (logged, never fatal, if Slack is unreachable).
-        asyncio.run(alert_posts.refresh(runtime, touched))
+        asyncio.run(wiring.hooks().alerts_changed(runtime, touched))
     runtime.engine.dispose()
     if problems:
         raise typer.Exit(1)
@@ -197,6 +209,7 @@ def _act(
 
 @app.command()
 def retry(
+    ctx: typer.Context,
     row_ids: Annotated[list[int] | None, typer.Argument(help="Row ids.")] = None,
     lane: Annotated[str | None, typer.Option(help="Retry every failed row of this lane.")] = None,
 ) -> None:
@@ -204,6 +217,7 @@ def retry(
     from bot.delivery import alerts
 
     _act(
+        _wiring(ctx),
         row_ids or [],
         lane,
         alerts.retry_one,
@@ -213,6 +227,7 @@ def retry(
 
 @app.command()
 def discard(
+    ctx: typer.Context,
     row_ids: Annotated[list[int] | None, typer.Argument(help="Row ids.")] = None,
     lane: Annotated[str | None, typer.Option(help="Discard every failed row of this lane.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -223,23 +238,26 @@ def discard(
     if not yes:
         what = f"rows {', '.join(map(str, row_ids))}" if row_ids else f"failed rows of {lane}"
         typer.confirm(f"Discard {what}? They will never reach Front", abort=True)
-    _act(row_ids or [], lane, alerts.discard_one, lambda r: f"row {r.id}: discarded")
+    _act(_wiring(ctx), row_ids or [], lane, alerts.discard_one, lambda r: f"row {r.id}: discarded")
 
 
 @app.command()
-def resume(team: Annotated[str, typer.Argument(help="The paused workspace's team id.")]) -> None:
+def resume(
+    ctx: typer.Context,
+    team: Annotated[str, typer.Argument(help="The paused workspace's team id.")],
+) -> None:
     """Resume a workspace paused because Front refused the credentials."""
     from bot.delivery import alerts
-    from bot.features.alerts import posts as alert_posts
     from storage.engine import session_scope
     from storage.models import Workspace
 
-    runtime = _runtime()
+    wiring = _wiring(ctx)
+    runtime = wiring.runtime()
     with session_scope(runtime.engine) as session:
         ws = session.get(Workspace, team)
         if ws is None or ws.paused_at is None:
             typer.echo(f"workspace {team} is not paused")
             return
         alert_ids = alerts.resume_workspace(session, team_id=team)
-    asyncio.run(alert_posts.refresh(runtime, alert_ids))
+    asyncio.run(wiring.hooks().alerts_changed(runtime, alert_ids))
     typer.echo(f"workspace {team}: deliveries resumed")

@@ -6,8 +6,7 @@ are claimed ahead (`prefetch`) so a freed slot starts the next request at once. 
 answers are gathered into batches, and each batch is one transaction
 (`record_and_claim`): the outcomes are recorded (`outcomes.record_outcomes`), then rows
 are claimed for the free slots, which sees the lanes those outcomes opened. After the
-commit, the delivery hooks run and failure alerts are refreshed in Slack, in tasks of
-their own.
+commit, the delivery hooks run (cards, reactions, failure alerts), in tasks of their own.
 
 Database work runs in a worker thread (the driver is synchronous) so the event loop stays
 free for Slack's requests when the flusher runs inside `serve`.
@@ -36,7 +35,6 @@ from bot.delivery.claim import ClaimedRow, ClaimResult, claim, release
 from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.outcomes import Outcome, Recorded, record_outcomes
 from bot.delivery.policy import DeliveryPolicy
-from bot.features.alerts import posts as alert_posts
 from bot.front import Attachment, FrontClient, auth_from_settings
 from bot.runtime import Runtime
 from storage.models import OutboxPace, utcnow
@@ -384,7 +382,7 @@ class Flusher:
             if self.hooks.has_handlers(snap):
                 self._spawn(self.hooks.run(self.runtime, snap))
         if recorded.alert_ids:
-            self._spawn(alert_posts.refresh(self.runtime, recorded.alert_ids))
+            self._spawn(self.hooks.alerts_changed(self.runtime, recorded.alert_ids))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

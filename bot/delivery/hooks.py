@@ -1,13 +1,15 @@
-"""Telling other parts of the app when a delivery ends: `DeliveryHooks`.
+"""Telling the features when a delivery ends: `DeliveryHooks`, the only way delivery
+outcomes reach Slack (delivery itself imports nothing from `bot.slack` or `bot.features`).
 
-Areas that show delivery state in Slack (a call card, a ✅ reaction on a logged
-message) register handlers once, at start-up, in `bot/server.py`:
+Each feature registers its handlers in its `register_hooks(hooks)`, which
+`bot/server.py` calls once at start-up:
 
 ```
-hooks = DeliveryHooks()
-hooks.on_delivered("sync_inbound_message", mark_message_delivered)
-hooks.on_failed("create_call", show_call_failed)
-hooks.on_delivered("*", log_everything)          # "*" matches every operation
+def register_hooks(hooks: DeliveryHooks) -> None:
+    hooks.on_delivered("sync_inbound_message", mark_message_delivered)
+    hooks.on_failed("create_call", show_call_failed)
+    hooks.on_delivered("*", log_everything)      # "*" matches every operation
+    hooks.on_alerts(refresh_alert_posts)        # failure alerts changed
 
 async def mark_message_delivered(runtime: Runtime, row: OutboxRowSnapshot) -> None:
     client = await runtime.slack_client(row.team_id)
@@ -20,13 +22,15 @@ the outcome is committed, in the process that made the delivery, in a task of it
 hold what it answered), `on_failed` when the row became `failed` (it waits for a person:
 Retry or Discard on the alert; a later success calls `on_delivered`). Delivery is
 at-least-once, so a handler may, rarely, run twice for one row: make it idempotent.
-An exception in a handler is logged and changes nothing else.
+An exception in a handler is logged and changes nothing else. `on_alerts` handlers get
+the ids of the failure alerts a change touched (new failures, a pause, a Retry or
+Discard from the command line), to show them in Slack.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -91,6 +95,7 @@ class OutboxRowSnapshot:
 
 
 Handler = Callable[["Runtime", OutboxRowSnapshot], Awaitable[None]]
+AlertsHandler = Callable[["Runtime", Sequence[int]], Awaitable[None]]
 
 
 class DeliveryHooks:
@@ -99,6 +104,7 @@ class DeliveryHooks:
     def __init__(self) -> None:
         self._delivered: dict[str, list[Handler]] = {}
         self._failed: dict[str, list[Handler]] = {}
+        self._alerts: list[AlertsHandler] = []
 
     def on_delivered(self, operation: str, handler: Handler) -> Handler:
         self._delivered.setdefault(str(operation), []).append(handler)
@@ -106,6 +112,10 @@ class DeliveryHooks:
 
     def on_failed(self, operation: str, handler: Handler) -> Handler:
         self._failed.setdefault(str(operation), []).append(handler)
+        return handler
+
+    def on_alerts(self, handler: AlertsHandler) -> AlertsHandler:
+        self._alerts.append(handler)
         return handler
 
     def _handlers(self, table: dict[str, list[Handler]], operation: str) -> list[Handler]:
@@ -129,3 +139,13 @@ class DeliveryHooks:
                     row.operation,
                     row.status,
                 )
+
+    async def alerts_changed(self, runtime: Runtime, alert_ids: Sequence[int]) -> None:
+        """Run the alert handlers for `alert_ids`; never raises."""
+        if not alert_ids:
+            return
+        for handler in self._alerts:
+            try:
+                await handler(runtime, alert_ids)
+            except Exception:
+                log.exception("alert hook %s failed for alerts %s", handler, list(alert_ids))

@@ -8,7 +8,7 @@ from typing import Any
 
 from openapi_schema_validator import OAS30Validator, validate
 
-from bot.features.calls.views import CallIds
+from bot.features.calls.ids import CallIds
 
 SPEC = json.loads((Path(__file__).parents[2] / "bot" / "front" / "openapi.json").read_text())
 SCHEMAS = {

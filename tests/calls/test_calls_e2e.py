@@ -14,9 +14,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import col, select
 
 from bot.core import links
-from bot.features.calls import listeners as calls_listeners
+from bot.features.calls import followups as calls_followups
 from bot.features.calls import service as calls_service
-from bot.features.calls.views import CallIds
+from bot.features.calls.ids import CallIds
 from storage.engine import session_scope
 from storage.models import Call, OutboxFile, OutboxRow, ThreadLink
 from tests.calls.conftest import Sim, deliver, wait_responses
@@ -743,7 +743,7 @@ async def test_files_shared_elsewhere_are_ignored(linked: RunningApp, fake: Fake
     ):
         event = {"type": "message", "subtype": "file_share", "channel": "C1", "user": "U2", **extra}
         # Called directly (as Bolt would): when it returns, it has decided.
-        await calls_listeners.file_shared(event=event, client=client, context=context)
+        await calls_followups.file_shared(event=event, client=client, context=context)
     assert fake.called("chat.postEphemeral") == []
 
 

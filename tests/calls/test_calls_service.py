@@ -12,10 +12,12 @@ from sqlmodel import col, select
 from bot.core import links
 from bot.core.errors import NotLinked, UserError
 from bot.delivery.outbox import FileToSend
+from bot.features.calls import lifecycle, state
 from bot.features.calls import service as calls
-from bot.features.calls.service import LIFECYCLE, CallChanged, CallDraft, Direction, Status
+from bot.features.calls.lifecycle import LIFECYCLE, Status
+from bot.features.calls.service import CallChanged, CallDraft
 from storage.engine import session_scope
-from storage.models import Call, DeliveryAlert, DeliveryAlertPost, OutboxRow
+from storage.models import Call, DeliveryAlert, DeliveryAlertPost, Direction, OutboxRow
 
 # Front's voice channel lifecycle, as front-notes.md writes it.
 FRONT_LIFECYCLE = {
@@ -38,13 +40,17 @@ def test_lifecycle_is_fronts() -> None:
     assert set(LIFECYCLE) - {None} == set(Status)
     for status, nexts in LIFECYCLE.items():
         assert len(set(nexts)) == len(nexts), f"duplicate button for {status}"
-    assert [s for s in Status if calls.is_final(s)] == [
+    assert [s for s in Status if lifecycle.is_final(s)] == [
         Status.hangup,
         Status.missed,
         Status.abandoned,
         Status.transferred,
     ]
-    assert calls.next_statuses(None) == calls.INITIAL_STATUSES == (Status.ringing, Status.queued)
+    assert (
+        lifecycle.next_statuses(None)
+        == lifecycle.INITIAL_STATUSES
+        == (Status.ringing, Status.queued)
+    )
 
 
 @pytest.mark.parametrize(
@@ -62,7 +68,7 @@ def test_lifecycle_is_fronts() -> None:
     ],
 )
 def test_parse_logcall_text(text: str, party: str, name: str, direction: Direction | None) -> None:
-    assert calls.parse_logcall_text(text) == calls.Prefill(party, name, direction)
+    assert lifecycle.parse_logcall_text(text) == lifecycle.Prefill(party, name, direction)
 
 
 def _link(engine: Engine) -> None:
@@ -178,9 +184,9 @@ def test_legs_share_the_first_legs_lane_and_thread(engine: Engine) -> None:
         _create(engine, "leg-3b", card_ts="1.4", parent="leg-2")
     with session_scope(engine) as s:
         lanes = {r.lane for r in s.exec(select(OutboxRow))}
-        legs = calls.calls_in_thread(s, team_id="T1", slack_channel_id="C1", thread_ts="1.1")
-        card = calls.call_card(s, external_call_id="leg-3")
-        first = calls.call_card(s, external_call_id="leg-1")
+        legs = state.calls_in_thread(s, team_id="T1", slack_channel_id="C1", thread_ts="1.1")
+        card = state.call_card(s, external_call_id="leg-3")
+        first = state.call_card(s, external_call_id="leg-1")
     assert lanes == {"call:leg-1"}
     assert [c.external_call_id for c in legs] == ["leg-1", "leg-2", "leg-3"]
     assert (card.leg, card.has_next_leg, first.has_next_leg) == (3, False, True)
@@ -191,9 +197,9 @@ def test_the_card_follows_its_deliveries(engine: Engine) -> None:
     _create(engine, "sb-call-1", card_ts="1.1")
     _set(engine, "sb-call-1", "connected", 0, user="U2")
 
-    def card() -> calls.CallCard:
+    def card() -> state.CallCard:
         with session_scope(engine) as s:
-            return calls.call_card(s, external_call_id="sb-call-1")
+            return state.call_card(s, external_call_id="sb-call-1")
 
     def mark(status: str, error: str | None = None) -> None:
         with session_scope(engine) as s:
@@ -224,10 +230,10 @@ def test_reading_the_card_writes_nothing_the_sync_stores_its_state(engine: Engin
             row.status = "failed"
             s.add(row)
     with session_scope(engine) as s:  # a write session: still, reading the card writes nothing
-        assert calls.call_card(s, external_call_id="sb-call-1").delivery == "failed"
+        assert state.call_card(s, external_call_id="sb-call-1").delivery == "failed"
     assert stored() == "queued"
     with session_scope(engine) as s:
-        assert calls.sync_delivery_state(session=s, external_call_id="sb-call-1") == "failed"
+        assert state.sync_delivery_state(session=s, external_call_id="sb-call-1") == "failed"
     assert stored() == "failed"
 
 
@@ -241,7 +247,7 @@ def test_a_failed_rows_alert_counts_as_posted_once_slack_has_it(engine: Engine) 
 
     def posted() -> bool:
         with session_scope(engine, readonly=True) as s:
-            return calls.delivery_alert_posted(session=s, row_id=row_id)
+            return state.delivery_alert_posted(session=s, row_id=row_id)
 
     assert posted() is False  # no alert
     with session_scope(engine) as s:
@@ -261,7 +267,7 @@ def test_a_failed_rows_alert_counts_as_posted_once_slack_has_it(engine: Engine) 
         s.add(post)
     assert posted() is True
     with session_scope(engine, readonly=True) as s:
-        assert calls.delivery_alert_posted(session=s, row_id=row_id + 1000) is False
+        assert state.delivery_alert_posted(session=s, row_id=row_id + 1000) is False
 
 
 def test_summary_transcript_and_recording_checks(engine: Engine) -> None:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.delivery.flusher import Flusher
 from bot.runtime import Runtime
+from bot.server import delivery_hooks
 from storage.engine import session_scope
 from storage.models import OutboxRow, Workspace, utcnow
 from tests.delivery.conftest import APP_SECRET, APP_UID, FAST, Sim, add_call, add_messages
@@ -66,7 +67,7 @@ def test_list_show_retry_and_discard(runtime: Runtime, sim: Sim, fake_slack: Fak
     c1 = add_call(runtime, "c1", ("connected",))
     msgs = add_messages(runtime, "conv", 2)
     policy = FAST.__class__(**{**FAST.__dict__, "max_attempts": 1})
-    flush(Flusher(runtime, policy=policy))
+    flush(Flusher(runtime, hooks=delivery_hooks(), policy=policy))
     assert status(runtime, c1[0]) == ("failed", 1)
 
     listed = runner.invoke(app, ["outbox", "list"])
@@ -97,7 +98,7 @@ def test_list_show_retry_and_discard(runtime: Runtime, sim: Sim, fake_slack: Fak
     assert status(runtime, c1[0]) == ("pending", 0)
     # The Slack alert says so, in place.
     assert any("retrying" in u["text"] for u in fake_slack.called("chat.update"))
-    flush(Flusher(runtime, policy=policy))
+    flush(Flusher(runtime, hooks=delivery_hooks(), policy=policy))
     assert status(runtime, c1[1]) == ("delivered", 1)
 
     again = runner.invoke(app, ["outbox", "retry", str(c1[0])])

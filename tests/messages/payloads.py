@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.features.messages.views import MessageIds
+from bot.features.messages.ids import MessageIds
 
 TEAM = "T1"
 CHANNEL = "C1"

@@ -9,8 +9,8 @@ from typing import Any
 from sqlmodel import select
 
 from bot.delivery.hooks import OutboxRowSnapshot
-from bot.features.messages.listeners import on_message_delivered
-from bot.features.messages.views import MessageIds
+from bot.features.messages.cards import on_message_delivered
+from bot.features.messages.ids import MessageIds
 from storage.engine import session_scope
 from storage.models import LoggedMessage, OutboxFile, OutboxRow, ThreadLink
 from tests.helpers.app import RunningApp

@@ -10,31 +10,32 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from bot.core import links
-from bot.core.errors import NotLinked, UserError
+from bot.core.errors import InvalidFields, NotLinked, UserError
 from bot.delivery.outbox import FileToSend
+from bot.features.messages import drafts
 from bot.features.messages import service as svc
 from storage.engine import session_scope
-from storage.models import OutboxFile, OutboxRow, ThreadLink
+from storage.models import Direction, LoggedMessage, OutboxFile, OutboxRow, ThreadLink
 from tests.messages.spec import assert_valid
 
 TEAM, CHANNEL = "T1", "C1"
 
 
-def draft(ts: str, root: str | None = None, **kw: object) -> svc.MessageDraft:
+def draft(ts: str, root: str | None = None, **kw: object) -> drafts.MessageDraft:
     values: dict[str, object] = {
         "team_id": TEAM,
         "channel_id": CHANNEL,
         "ts": ts,
         "root_ts": root or ts,
-        "direction": svc.Direction.inbound,
-        "contact": svc.Contact("ada@example.com", "Ada", "ada@example.com"),
+        "direction": Direction.inbound,
+        "contact": drafts.Contact("ada@example.com", "Ada", "ada@example.com"),
         "body_html": "<div>hello</div>",
         "body_text": "hello",
         "logged_by": "U1",
-        "source": svc.Source.shortcut,
+        "source": drafts.Source.shortcut,
     }
     values.update(kw)
-    return svc.MessageDraft(**values)  # type: ignore[arg-type]
+    return drafts.MessageDraft(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def linked(engine: Engine) -> Engine:
     return engine
 
 
-def log(engine: Engine, d: svc.MessageDraft) -> svc.LogOutcome:
+def log(engine: Engine, d: drafts.MessageDraft) -> svc.LogOutcome:
     with session_scope(engine) as s:
         return svc.log_message(s, draft=d)
 
@@ -58,28 +59,29 @@ def rows(engine: Engine) -> list[OutboxRow]:
 
 def test_ids_are_stable_and_short() -> None:
     assert (
-        svc.message_external_id("T1", "C1", "1700000000.000100") == "slack:T1:C1:1700000000.000100"
+        drafts.message_external_id("T1", "C1", "1700000000.000100")
+        == "slack:T1:C1:1700000000.000100"
     )
-    assert svc.conversation_external_id("T1", "C1", "1700000000.000100") == (
+    assert drafts.conversation_external_id("T1", "C1", "1700000000.000100") == (
         "slack-thread:T1:C1:1700000000.000100"
     )
-    long = svc.message_external_id("T" * 100, "C" * 100, "1.2")
-    assert len(long) == 200 and long == svc.message_external_id("T" * 100, "C" * 100, "1.2")
-    assert long != svc.message_external_id("T" * 100, "C" * 100, "1.3")
-    assert svc.delivered_at("1700000000.999999") == 1700000000
-    assert svc.ts_value("1700000000.000100") < svc.ts_value("1700000000.000200")
-    assert svc.ts_value("1700000000.000100") == Decimal("1700000000.0001")
+    long = drafts.message_external_id("T" * 100, "C" * 100, "1.2")
+    assert len(long) == 200 and long == drafts.message_external_id("T" * 100, "C" * 100, "1.2")
+    assert long != drafts.message_external_id("T" * 100, "C" * 100, "1.3")
+    assert drafts.delivered_at("1700000000.999999") == 1700000000
+    assert drafts.ts_value("1700000000.000100") < drafts.ts_value("1700000000.000200")
+    assert drafts.ts_value("1700000000.000100") == Decimal("1700000000.0001")
     with pytest.raises(ValueError):
-        svc.delivered_at("nope")
+        drafts.delivered_at("nope")
 
 
 def test_contact_checks() -> None:
-    c = svc.check_contact(handle=" 06 12 34 56 78 ", name=" Ada ", email="", region="FR")
-    assert c == svc.Contact("+33612345678", "Ada", None)
-    c = svc.check_contact(handle="", name=None, email="Ada@Example.com", region="US")
+    c = drafts.check_contact(handle=" 06 12 34 56 78 ", name=" Ada ", email="", region="FR")
+    assert c == drafts.Contact("+33612345678", "Ada", None)
+    c = drafts.check_contact(handle="", name=None, email="Ada@Example.com", region="US")
     assert c.handle == c.email == "Ada@example.com"
-    with pytest.raises(svc.InvalidFields) as err:
-        svc.check_contact(handle="+1 555", name=None, email="not-an-email", region="US")
+    with pytest.raises(InvalidFields) as err:
+        drafts.check_contact(handle="+1 555", name=None, email="not-an-email", region="US")
     assert set(err.value.errors) == {"handle", "email"}
 
 
@@ -118,7 +120,7 @@ def test_replies_thread_and_reference_the_previous_message(linked: Engine) -> No
         draft(
             "1700000020.000200",
             root,
-            direction=svc.Direction.outbound,
+            direction=Direction.outbound,
             sender_name="Bob",
             author_email="bob@acme.example",
             subject="Re: order",
@@ -151,7 +153,7 @@ def test_a_concurrent_duplicate_is_refused_by_the_database(linked: Engine) -> No
     with pytest.raises(IntegrityError), session_scope(linked) as s:
         # As if the first insert had not been seen yet.
         s.add(
-            svc.LoggedMessage(
+            LoggedMessage(
                 external_id="slack:T1:C1:1700000000.000100",
                 external_conversation_id="x",
                 team_id=TEAM,
@@ -181,14 +183,14 @@ def test_files_travel_with_the_row_and_size_is_checked(linked: Engine) -> None:
         (0, "a.txt", b"abc"),
         (1, "b.png", b"\x89"),
     ]
-    with pytest.raises(svc.FilesTooLarge):
-        svc.check_size(25 * 1024 * 1024, "x")
-    svc.check_size(20 * 1024 * 1024, "x")
-    svc.check_size(0, "x" * 30 * 1024 * 1024)  # no files: the body goes as JSON
+    with pytest.raises(drafts.FilesTooLarge):
+        drafts.check_size(25 * 1024 * 1024, "x")
+    drafts.check_size(20 * 1024 * 1024, "x")
+    drafts.check_size(0, "x" * 30 * 1024 * 1024)  # no files: the body goes as JSON
 
 
 def test_mark_failed_queues_the_status_in_the_conversation_lane(linked: Engine) -> None:
-    out = log(linked, draft("1700000000.000100", direction=svc.Direction.outbound))
+    out = log(linked, draft("1700000000.000100", direction=Direction.outbound))
     with session_scope(linked) as s:
         svc.mark_failed(
             s, team_id=TEAM, external_id=out.message.external_id, reason=" bounced ", user_id="U2"
@@ -211,7 +213,7 @@ def test_mark_failed_queues_the_status_in_the_conversation_lane(linked: Engine) 
 def test_two_clicks_at_once_mark_a_message_failed_once(linked: Engine) -> None:
     if linked.dialect.name != "postgresql":
         pytest.skip("SQLite serialises write transactions (BEGIN IMMEDIATE)")
-    out = log(linked, draft("1700000000.000100", direction=svc.Direction.outbound))
+    out = log(linked, draft("1700000000.000100", direction=Direction.outbound))
     refused: list[UserError] = []
 
     def second_click() -> None:
@@ -283,6 +285,6 @@ def test_thread_info(linked: Engine) -> None:
         info = svc.thread_info(s, team_id=TEAM, channel_id=CHANNEL, root_ts=root, ts="1700000001.0")
         again = svc.thread_info(s, team_id=TEAM, channel_id=CHANNEL, root_ts=root, ts=root)
     assert info.external_conversation_id == f"slack-thread:T1:C1:{root}"
-    assert info.contact == svc.Contact("ada@example.com", "Ada", "ada@example.com")
+    assert info.contact == drafts.Contact("ada@example.com", "Ada", "ada@example.com")
     assert info.already is None
     assert again.already is not None

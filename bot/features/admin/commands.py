@@ -24,7 +24,6 @@ from bot.core.uow import in_transaction
 from bot.features.admin import listeners as admin
 from bot.features.admin.help import help_blocks
 from bot.features.alerts import listeners as delivery_alerts
-from bot.features.calls import listeners as calls
 from bot.runtime import Runtime
 from bot.slack.permissions import require_admin
 
@@ -76,7 +75,7 @@ async def disconnect_subcommand(
         team_id=command["team_id"],
         slack_channel_id=command["channel_id"],
     )
-    calls.LINKED.discard(calls.linked_key(runtime, command["team_id"], command["channel_id"]))
+    runtime.caches.linked.discard((command["team_id"], command["channel_id"]))
     return (
         f"Disconnected <#{command['channel_id']}> from Front channel `{link.front_channel_id}`. "
         "Deliveries already queued still go out."

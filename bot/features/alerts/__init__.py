@@ -6,7 +6,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.delivery.hooks import DeliveryHooks
-from bot.features.alerts import listeners
+from bot.features.alerts import listeners, posts
 from bot.features.alerts.views import AlertIds
 
 
@@ -16,4 +16,4 @@ def register(app: AsyncApp) -> None:
 
 
 def register_hooks(hooks: DeliveryHooks) -> None:
-    """Nothing yet: alerts are refreshed by the flusher (see `bot.features.alerts.posts`)."""
+    hooks.on_alerts(posts.refresh)

@@ -137,7 +137,9 @@ def _version(session: Session, *, alert_id: int) -> int:
 
 
 async def refresh(runtime: Runtime, alert_ids: Iterable[int]) -> None:
-    """Post or update each alert's Slack messages; never raises (failures are logged)."""
+    """Post or update each alert's Slack messages; never raises (failures are logged).
+
+    The `on_alerts` delivery hook, registered in `bot.features.alerts`."""
     for alert_id in dict.fromkeys(alert_ids):
         lock = _locks.get(alert_id)
         if lock is None:

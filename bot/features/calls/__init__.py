@@ -6,8 +6,8 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.delivery.hooks import DeliveryHooks
-from bot.features.calls import cards, listeners
-from bot.features.calls.views import STATUS_ACTION, THREAD_RECORDING_ACTION, CallIds
+from bot.features.calls import cards, followups, listeners
+from bot.features.calls.ids import STATUS_ACTION, THREAD_RECORDING_ACTION, CallIds
 
 
 def register(app: AsyncApp) -> None:
@@ -16,14 +16,14 @@ def register(app: AsyncApp) -> None:
     app.action(STATUS_ACTION)(listeners.status_clicked)
     app.action(CallIds.transfer)(listeners.transfer_clicked)
     app.action(CallIds.summary)(listeners.summary_clicked)
-    app.view(CallIds.summary_view)(listeners.summary_submitted)
+    app.view(CallIds.summary_view)(followups.summary_submitted)
     app.action(CallIds.transcript)(listeners.transcript_clicked)
-    app.view(CallIds.transcript_view)(listeners.transcript_submitted)
+    app.view(CallIds.transcript_view)(followups.transcript_submitted)
     app.action(CallIds.recording)(listeners.recording_clicked)
-    app.view(CallIds.recording_view)(listeners.recording_submitted)
-    app.action(THREAD_RECORDING_ACTION)(listeners.thread_recording_clicked)
+    app.view(CallIds.recording_view)(followups.recording_submitted)
+    app.action(THREAD_RECORDING_ACTION)(followups.thread_recording_clicked)
     # Before any broader message listener: Bolt runs the first listener that matches.
-    app.event({"type": "message", "subtype": "file_share"})(listeners.file_shared)
+    app.event({"type": "message", "subtype": "file_share"})(followups.file_shared)
 
 
 def register_hooks(hooks: DeliveryHooks) -> None:

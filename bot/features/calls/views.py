@@ -1,23 +1,19 @@
-"""Block Kit for calls: the log-call modal, the call card, and the summary, transcript and
-recording modals. Pure functions of plain values; ids in enums; what must survive a round
-trip through Slack (channel, thread, call, version) rides in pydantic models.
+"""Block Kit for the calls feature's modals: logging a call (or its next leg), and the
+summary, transcript and recording forms. Pure functions of plain values; the ids and the
+round-tripped models are in `ids`, the card in `card_view`.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import re
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
     DateTimePickerElement,
     InputBlock,
     MarkdownTextObject,
@@ -31,130 +27,17 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
-from bot.core.phones import display_handle
-from bot.features.calls.service import (
-    CallCard,
-    DeliveryState,
-    Direction,
-    Prefill,
-    RecordingType,
-    Status,
-    is_final,
-    next_statuses,
-    status_label,
+from bot.features.calls.ids import (
+    CallFormMeta,
+    CallIds,
+    CallModalMeta,
+    RecordingOffer,
 )
-from storage.models import Call
-
-
-class CallIds(StrEnum):
-    # The log-call modal (first leg or transfer leg).
-    log_view = "call_log"
-    direction_block = "call_direction"
-    direction_input = "direction"
-    party_block = "call_party"
-    party_input = "party"
-    name_block = "call_name"
-    name_input = "name"
-    status_block = "call_initial_status"
-    status_input = "initial_status"
-    started_block = "call_started"
-    started_input = "started_at"
-    agent_block = "call_agent"
-    agent_input = "agent"
-    # The card.
-    status_actions = "call_status_actions"
-    more_actions = "call_more_actions"
-    set_status = "call_status"  # action ids are `call_status:<status>`
-    summary = "call_summary"
-    transcript = "call_transcript"
-    recording = "call_recording"
-    transfer = "call_transfer"
-    # The modals opened from the card.
-    summary_view = "call_summary_form"
-    summary_block = "call_summary_text"
-    summary_input = "summary"
-    transcript_view = "call_transcript_form"
-    transcript_text_block = "call_transcript_text"
-    transcript_text_input = "transcript"
-    transcript_file_block = "call_transcript_file"
-    transcript_file_input = "transcript_file"
-    recording_view = "call_recording_form"
-    recording_file_block = "call_recording_file"
-    recording_file_input = "recording_file"
-    recording_type_block = "call_recording_type"
-    recording_type_input = "recording_type"
-    # An audio file shared in a call's thread.
-    thread_recording = "call_thread_recording"  # action ids are `call_thread_recording:<n>`
-
-
-STATUS_ACTION = re.compile(rf"^{CallIds.set_status}:")
-THREAD_RECORDING_ACTION = re.compile(rf"^{CallIds.thread_recording}:")
-
-
-class _Meta(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class CallModalMeta(_Meta):
-    """The log-call modal's private_metadata: where it was opened, and for a next leg, whose."""
-
-    team_id: str
-    channel_id: str
-    user_id: str
-    parent_external_call_id: str | None = None
-    # A next leg's card goes in its parent's thread (a root card's thread is its own ts).
-    thread_ts: str | None = None
-    leg: int = 1
-
-
-class CallRef(_Meta):
-    """A card button's value: the call, and the version of it the card showed."""
-
-    external_call_id: str
-    version: int
-
-
-class TransferRef(_Meta):
-    """ "Log transfer"'s value: enough to pre-fill the next leg without reading the database."""
-
-    external_call_id: str
-    direction: Direction
-    party: str
-    name: str | None = None
-    leg: int = 1
-
-
-class CallFormMeta(_Meta):
-    """private_metadata of the summary, transcript and recording modals."""
-
-    team_id: str
-    channel_id: str
-    user_id: str
-    external_call_id: str
-    thread_ts: str | None = None
-
-
-class RecordingOffer(_Meta):
-    """ "Add as recording"'s value, for an audio file shared in a call's thread."""
-
-    external_call_id: str
-    file_id: str
-    recording_type: RecordingType = RecordingType.call
-
+from bot.features.calls.lifecycle import Prefill, RecordingType, Status
+from storage.models import Call, Direction
 
 DIRECTION_LABELS = {Direction.inbound: "Received", Direction.outbound: "Placed"}
 RECORDING_TYPE_LABELS = {RecordingType.call: "Call recording", RecordingType.voicemail: "Voicemail"}
-BUTTON_LABELS: dict[str, str] = {
-    Status.queued: "Queued",
-    Status.ringing: "Ringing",
-    Status.connected: "Connected",
-    Status.hold: "Hold",
-    Status.hangup: "Hang up",
-    Status.missed: "Missed",
-    Status.abandoned: "Abandoned",
-    Status.transferred: "Transferred",
-}
-_DANGER = {Status.hangup, Status.missed, Status.abandoned}
 AUDIO_FILETYPES = ["mp3", "wav", "m4a", "ogg", "oga", "opus", "aac", "flac", "webm", "amr"]
 TRANSCRIPT_FILETYPES = ["vtt", "srt", "txt", "text"]
 
@@ -261,109 +144,6 @@ def log_call_modal(meta: CallModalMeta, prefill: Prefill, *, now: datetime) -> d
 
 
 # The call card -----------------------------------------------------------------------
-
-
-def _when(moment: datetime) -> str:
-    seconds = int(moment.timestamp())
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{seconds}^{{date_short_pretty}} {{time}}|{fallback}>"
-
-
-def _party(call: Call) -> str:
-    handle = display_handle(call.party_handle)
-    return f"{call.party_name} ({handle})" if call.party_name else handle
-
-
-def card_text(call: Call) -> str:
-    """The notification text of a card (and what screen readers say)."""
-    verb = "received from" if call.direction == Direction.inbound else "placed to"
-    return f"Call {verb} {_party(call)}: {status_label(call.status)}"
-
-
-def delivery_line(card: CallCard, alert_url: str | None = None) -> str:
-    match card.delivery:
-        case DeliveryState.delivered:
-            return ":white_check_mark: In Front"
-        case DeliveryState.failed:
-            where = (
-                f" <{alert_url}|See the alert> to retry or discard it."
-                if alert_url
-                else " The alert in this thread offers Retry and Discard."
-            )
-            reason = f" ({card.failure[:150]})" if card.failure else ""
-            return f":x: Not in Front: delivery failed{reason}.{where}"
-        case DeliveryState.discarded:
-            return ":no_entry_sign: Not in Front: a delivery was discarded"
-        case _:
-            return ":hourglass_flowing_sand: Queued for Front"
-
-
-def call_card_blocks(card: CallCard, *, alert_url: str | None = None) -> list[dict[str, Any]]:
-    call = card.call
-    icon = ":telephone_receiver:" if call.direction == Direction.inbound else ":phone:"
-    verb = "received from" if call.direction == Direction.inbound else "placed to"
-    leg = f" · leg {card.leg}" if card.leg > 1 else ""
-    agent = f"<@{call.agent_user_id}>" if call.agent_user_id else (call.agent_email or "nobody")
-    status = f"*{status_label(call.status)}*"
-    if card.last_changed_by:
-        status += f" (by <@{card.last_changed_by}>)"
-    blocks: list[Block] = [
-        SectionBlock(
-            text=_md(f"{icon} *Call {verb} {_party(call)}*{leg}"),
-            fields=[
-                _md(f"*Status*\n{status}"),
-                _md(f"*Teammate*\n{agent}"),
-                _md(f"*Started*\n{_when(call.started_at)}"),
-                _md(f"*Logged by*\n<@{call.created_by}>"),
-            ],
-        ),
-        ContextBlock(elements=[_md(delivery_line(card, alert_url))]),
-    ]
-    ref = CallRef(external_call_id=call.external_call_id, version=call.version).model_dump_json()
-    statuses = next_statuses(call.status)
-    if statuses:
-        blocks.append(
-            ActionsBlock(
-                block_id=CallIds.status_actions,
-                elements=[
-                    ButtonElement(
-                        text=BUTTON_LABELS[s],
-                        action_id=f"{CallIds.set_status}:{s}",
-                        value=ref,
-                        style="primary"
-                        if s == Status.connected
-                        else ("danger" if s in _DANGER else None),
-                    )
-                    for s in statuses
-                ],
-            )
-        )
-    more: list[ButtonElement] = []
-    if call.status == Status.transferred and not card.has_next_leg:
-        transfer = TransferRef(
-            external_call_id=call.external_call_id,
-            direction=Direction(call.direction),
-            party=call.party_handle,
-            name=call.party_name,
-            leg=card.leg + 1,
-        )
-        more.append(
-            ButtonElement(
-                text="Log transfer",
-                action_id=CallIds.transfer,
-                value=transfer.model_dump_json(exclude_defaults=True),
-                style="primary",
-            )
-        )
-    more += [
-        ButtonElement(text="Summary", action_id=CallIds.summary, value=ref),
-        ButtonElement(text="Transcript", action_id=CallIds.transcript, value=ref),
-        ButtonElement(text="Recording", action_id=CallIds.recording, value=ref),
-    ]
-    blocks.append(ActionsBlock(block_id=CallIds.more_actions, elements=more))
-    if is_final(call.status) and call.status != Status.transferred:
-        blocks.append(ContextBlock(elements=[_md("This call has ended.")]))
-    return [b.to_dict() for b in blocks]
 
 
 # Modals opened from the card ---------------------------------------------------------
@@ -507,23 +287,3 @@ def recording_offer_blocks(filename: str, file_id: str, legs: list[Call]) -> lis
         ActionsBlock(block_id=CallIds.thread_recording, elements=buttons),
     ]
     return [b.to_dict() for b in blocks]
-
-
-__all__ = [
-    "STATUS_ACTION",
-    "THREAD_RECORDING_ACTION",
-    "CallFormMeta",
-    "CallIds",
-    "CallModalMeta",
-    "CallRef",
-    "RecordingOffer",
-    "TransferRef",
-    "call_card_blocks",
-    "card_text",
-    "delivery_line",
-    "log_call_modal",
-    "recording_modal",
-    "recording_offer_blocks",
-    "summary_modal",
-    "transcript_modal",
-]

@@ -6,18 +6,18 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.delivery.hooks import DeliveryHooks
-from bot.features.messages import listeners
-from bot.features.messages.views import MessageIds
+from bot.features.messages import cards, listeners, mark_failed, submit
+from bot.features.messages.ids import MessageIds
 
 
 def register(app: AsyncApp) -> None:
     app.shortcut(MessageIds.shortcut)(listeners.log_to_front)
     app.command("/logmsg")(listeners.logmsg_command)
-    app.view(MessageIds.form_view)(listeners.form_submitted)
+    app.view(MessageIds.form_view)(submit.form_submitted)
     app.action(MessageIds.add_message)(listeners.add_message_clicked)
-    app.action(MessageIds.mark_failed)(listeners.mark_failed_clicked)
-    app.view(MessageIds.mark_failed_view)(listeners.mark_failed_submitted)
+    app.action(MessageIds.mark_failed)(mark_failed.mark_failed_clicked)
+    app.view(MessageIds.mark_failed_view)(mark_failed.mark_failed_submitted)
 
 
 def register_hooks(hooks: DeliveryHooks) -> None:
-    listeners.register_delivery_hooks(hooks)
+    cards.register_hooks(hooks)
