@@ -13,6 +13,7 @@ from bot.delivery.flusher import Flusher
 from bot.delivery.hooks import DeliveryHooks, OutboxRowSnapshot
 from bot.delivery.outbox import FileToSend
 from bot.runtime import Runtime
+from bot.server import delivery_hooks
 from storage.engine import session_scope
 from storage.models import DeliveryAlert, OutboxFile, OutboxPace, OutboxRow, Workspace, utcnow
 from tests.delivery.conftest import APP_SECRET, CHANNEL, FAST, Sim, add_call, add_messages
@@ -273,7 +274,8 @@ async def test_refused_credentials_pause_the_workspace_and_tell_once_then_a_prob
 ) -> None:
     sim.state.configure(app_secret="the-secret-was-rotated-in-front-0123456789")
     ids = [add_messages(runtime, f"conv-{i}", 2)[0] for i in range(3)]
-    flusher = Flusher(runtime, policy=FAST, idle_wait=0.0)
+    # The production hooks: the pause reaches Slack through them.
+    flusher = Flusher(runtime, hooks=delivery_hooks(), policy=FAST, idle_wait=0.0)
     await flusher.flush()
     await flusher.drain()
     got = rows(runtime)
