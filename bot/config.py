@@ -41,17 +41,20 @@ HINTS: dict[str, str] = {
     "OUTBOX_BACKOFF_SECONDS": "seconds before the first retry of a delivery (then doubling)",
 }
 
+# Where settings come from: the environment, then `.env`.
+SOURCES = SettingsConfigDict(
+    env_file=".env",
+    env_file_encoding="utf-8",
+    extra="ignore",
+    case_sensitive=False,
+    env_ignore_empty=True,  # `FRONT_APP_SECRET=` left blank means not set
+)
+
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-secret", "secret", "todo"}
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        env_ignore_empty=True,  # `FRONT_APP_SECRET=` left blank means not set
-    )
+    model_config = SOURCES
 
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
@@ -143,13 +146,7 @@ def missing_required(values: dict[str, Any]) -> list[str]:
 class _Presence(BaseSettings):
     """The same sources, unvalidated: finds every missing variable even when others are bad."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        env_ignore_empty=True,  # `FRONT_APP_SECRET=` left blank means not set
-    )
+    model_config = SOURCES
     slack_signing_secret: str | None = None
     slack_bot_token: str | None = None
     slack_client_id: str | None = None

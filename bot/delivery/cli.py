@@ -214,13 +214,13 @@ def retry(
     lane: Annotated[str | None, typer.Option(help="Retry every failed row of this lane.")] = None,
 ) -> None:
     """Send failed rows again with fresh attempts (or a waiting row now)."""
-    from bot.delivery import alerts
+    from bot.delivery import alert_actions
 
     _act(
         _wiring(ctx),
         row_ids or [],
         lane,
-        alerts.retry_one,
+        alert_actions.retry_one,
         lambda r: f"row {r.id}: pending; the next flush sends it",
     )
 
@@ -233,12 +233,18 @@ def discard(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Never send these rows (kept for the record); later rows of their lanes go ahead."""
-    from bot.delivery import alerts
+    from bot.delivery import alert_actions
 
     if not yes:
         what = f"rows {', '.join(map(str, row_ids))}" if row_ids else f"failed rows of {lane}"
         typer.confirm(f"Discard {what}? They will never reach Front", abort=True)
-    _act(_wiring(ctx), row_ids or [], lane, alerts.discard_one, lambda r: f"row {r.id}: discarded")
+    _act(
+        _wiring(ctx),
+        row_ids or [],
+        lane,
+        alert_actions.discard_one,
+        lambda r: f"row {r.id}: discarded",
+    )
 
 
 @app.command()

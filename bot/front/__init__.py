@@ -7,7 +7,7 @@ async with FrontClient("https://api2.frontapp.com", JwtAuth(uid, secret)) as fro
 """
 
 from ._auth import FrontAuth, JwtAuth, TokenAuth, auth_from_settings
-from ._client import MAX_UPLOAD_BYTES, FrontClient, FrontResult, Operation, RateLimitInfo
+from ._client import FrontClient
 from ._exceptions import (
     DEFAULT_RETRY_AFTER,
     FrontError,
@@ -43,6 +43,7 @@ from ._models import (
     UpdateChannel,
     VariableMapping,
 )
+from ._wire import MAX_UPLOAD_BYTES, FrontResult, Operation, RateLimitInfo
 
 __all__ = [
     "DEFAULT_RETRY_AFTER",

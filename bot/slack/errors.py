@@ -12,10 +12,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import UserError
+from bot.slack.places import place_of
+from bot.slack.say import tell
 
 log = logging.getLogger(__name__)
 
@@ -25,38 +26,6 @@ UNEXPECTED = (
     "Something went wrong on Switchboard's side and nothing was logged. "
     "Please try again; if it keeps happening, tell your Switchboard admin."
 )
-
-
-def where_to_tell(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(channel, user, thread_ts) of the person who triggered this request."""
-    channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
-    user = body.get("user_id") or (body.get("user") or {}).get("id")
-    message = body.get("message") or {}
-    container = body.get("container") or {}
-    thread_ts = message.get("thread_ts") or container.get("thread_ts")
-    return channel, user, thread_ts
-
-
-async def tell(
-    client: AsyncWebClient,
-    *,
-    channel: str | None,
-    user: str,
-    text: str,
-    thread_ts: str | None = None,
-    blocks: list[dict[str, Any]] | None = None,
-) -> None:
-    """An ephemeral note to `user`, in `thread_ts` when given; a DM when there is no
-    channel or the channel will not take it (the bot is not a member)."""
-    if channel:
-        try:
-            await client.chat_postEphemeral(
-                channel=channel, user=user, text=text, thread_ts=thread_ts, blocks=blocks
-            )
-            return
-        except SlackApiError as exc:
-            log.info("ephemeral in %s refused (%s): DM instead", channel, exc.response.get("error"))
-    await client.chat_postMessage(channel=user, text=text, blocks=blocks)
 
 
 def register_error_handler(app: AsyncApp) -> None:
@@ -72,10 +41,16 @@ def register_error_handler(app: AsyncApp) -> None:
         else:
             log.exception("listener failed", exc_info=error)
             text = UNEXPECTED
-        channel, user, thread_ts = where_to_tell(body)
+        place = place_of(body)
         try:
-            if user:
-                await tell(client, channel=channel, user=user, text=text, thread_ts=thread_ts)
+            if place.user_id:
+                await tell(
+                    client,
+                    channel=place.channel_id,
+                    user=place.user_id,
+                    text=text,
+                    thread_ts=place.thread_ts,
+                )
         except Exception:
             log.exception("could not tell the user about an error")
         if response is None:

@@ -1,16 +1,21 @@
-"""Who may do what: workspace admins and owners manage links, status and templates."""
+"""Who may do what: workspace admins and owners manage links, status, templates and alerts.
+
+Asked of Slack each time (never cached): a demoted admin loses the right at once. The user
+is the verified request's, never one a payload names.
+"""
 
 from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import NotAdmin
+from bot.slack.lookups import is_admin
 
 
 async def is_workspace_admin(client: AsyncWebClient, user_id: str) -> bool:
     resp = await client.users_info(user=user_id)
-    user = resp.get("user") or {}
-    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+    user = resp.get("user")
+    return is_admin(user if isinstance(user, dict) else None)
 
 
 async def require_admin(client: AsyncWebClient, user_id: str, action: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import select
 
 from bot.delivery.hooks import OutboxRowSnapshot
-from bot.features.messages.cards import on_message_delivered
+from bot.features.messages.cards import on_delivery_ended
 from bot.features.messages.ids import MessageIds
 from storage.engine import session_scope
 from storage.models import LoggedMessage, OutboxFile, OutboxRow, ThreadLink
@@ -447,7 +447,7 @@ def test_hooks_are_idempotent(linked: RunningApp, fake_slack: FakeSlack) -> None
     # At-least-once delivery: a hook may run twice and meet Slack's already_reacted.
     fake_slack.respond("reactions.add", lambda _args: {"ok": False, "error": "already_reacted"})
     (row,) = rows(app)
-    asyncio.run(on_message_delivered(app.runtime, OutboxRowSnapshot.of(row)))
+    asyncio.run(on_delivery_ended(app.runtime, OutboxRowSnapshot.of(row)))
     assert len(fake_slack.called("reactions.add")) == 2
     assert fake_slack.called("chat.update") == []  # no card for a Slack message
 

@@ -24,6 +24,7 @@ from bot.features.admin.views import (
     templates_notice_view,
 )
 from bot.runtime import Runtime
+from bot.slack.forms import Submission, view_submission
 from bot.slack.permissions import require_admin
 
 
@@ -165,34 +166,30 @@ async def templates_resync(
     await _refresh_list(client, runtime, body["view"]["id"], meta)
 
 
-async def template_form_submitted(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    context: dict[str, Any],
-) -> None:
-    runtime: Runtime = context["runtime"]
-    meta = _meta(body)
-    values = view["state"]["values"]
-    name = values[TemplateIds.name_block][TemplateIds.name_input].get("value") or ""
-    text = values[TemplateIds.body_block][TemplateIds.body_input].get("value") or ""
-    try:
-        # A short write inside the ack: it is the only way to answer a clash next to the field.
-        await in_transaction(
-            runtime,
-            admin.save_template,
-            wake=True,
-            team_id=meta.team_id,
-            slack_channel_id=meta.channel_id,
-            user_id=body["user"]["id"],
-            name=name,
-            body=text,
-            template_id=meta.template_id,
-        )
-    except UserError as exc:
-        block = TemplateIds.body_block if "text" in str(exc) else TemplateIds.name_block
-        await ack(response_action="errors", errors={block: str(exc)})
-        return
-    await ack()
-    await _refresh_list(client, runtime, view["root_view_id"], meta)
+async def _accept_template(sub: Submission[TemplateMeta]) -> None:
+    # A short write inside the ack: it is the only way to answer a clash next to the field.
+    meta = sub.meta
+    await in_transaction(
+        sub.runtime,
+        admin.save_template,
+        wake=True,
+        team_id=meta.team_id,
+        slack_channel_id=meta.channel_id,
+        user_id=sub.user_id,
+        name=sub.state.text(TemplateIds.name_block, TemplateIds.name_input),
+        body=sub.state.text(TemplateIds.body_block, TemplateIds.body_input),
+        template_id=meta.template_id,
+    )
+
+
+async def _show_list(sub: Submission[TemplateMeta], _saved: None) -> None:
+    await _refresh_list(sub.client, sub.runtime, sub.view["root_view_id"], sub.meta)
+
+
+template_form_submitted = view_submission(
+    TemplateMeta,
+    _accept_template,
+    _show_list,
+    blocks={"name": TemplateIds.name_block, "body": TemplateIds.body_block},
+    default_block=TemplateIds.name_block,
+)

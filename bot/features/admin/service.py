@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.core.errors import UserError
+from bot.core.errors import InvalidFields, UserError
 from bot.core.links import ensure_workspace, list_links, require_link
 from bot.core.uow import in_transaction
 from bot.delivery.hooks import DeliveryHooks, OutboxRowSnapshot
@@ -108,10 +108,13 @@ def save_template(
 ) -> MessageTemplate:
     """Create a template (synced to Front with PUT) or edit one (PATCH)."""
     name, body = name.strip(), body.strip()
+    missing: dict[str, str] = {}
     if not name:
-        raise UserError("Give the template a name.")
+        missing["name"] = "Give the template a name."
     if not body:
-        raise UserError("A template needs some text.")
+        missing["body"] = "A template needs some text."
+    if missing:
+        raise InvalidFields(missing)
     link = require_link(session, team_id=team_id, slack_channel_id=slack_channel_id)
     clash = session.exec(
         select(MessageTemplate).where(
@@ -120,7 +123,7 @@ def save_template(
         )
     ).first()
     if clash is not None and clash.id != template_id:
-        raise UserError(f"A template named “{name}” already exists for this channel.")
+        raise InvalidFields({"name": f"A template named “{name}” already exists for this channel."})
     if template_id is None:
         template = MessageTemplate(
             external_id=f"sbt_{uuid.uuid4().hex}",

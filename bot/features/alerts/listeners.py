@@ -13,11 +13,13 @@ from sqlmodel import Session
 
 from bot.core.errors import UserError
 from bot.core.uow import in_transaction, read
-from bot.delivery import alerts
+from bot.delivery import alert_actions, alerts
 from bot.features.alerts import posts as alert_posts
 from bot.features.alerts.views import AlertButton
 from bot.runtime import Runtime
+from bot.slack.lookups import is_external
 from bot.slack.permissions import is_workspace_admin, require_admin
+from bot.slack.say import post_joining
 from storage.models import Workspace
 
 # Slack escapes a picked channel as <#C123|name> (the command has should_escape: true).
@@ -46,7 +48,7 @@ async def retry_clicked(ack: AsyncAck, body: dict[str, Any], context: dict[str, 
     # wake: the flusher takes the rows now rather than at its next tick.
     await in_transaction(
         runtime,
-        alerts.retry_alert,
+        alert_actions.retry_alert,
         wake=True,
         team_id=team,
         alert_id=button.alert_id,
@@ -68,7 +70,7 @@ async def discard_clicked(
     # Later rows of the lanes may go now.
     result = await in_transaction(
         runtime,
-        alerts.discard_alert,
+        alert_actions.discard_alert,
         wake=True,
         team_id=team,
         alert_id=button.alert_id,
@@ -138,9 +140,7 @@ async def _refuse_shared(client: AsyncWebClient, channel_id: str) -> None:
             f"I can't see <#{channel_id}> ({exc.response.get('error')}). "
             "Invite me there first (`/invite @Switchboard`), then try again."
         ) from None
-    info = resp.get("channel") or {}
-    external = info.get("is_shared") and not info.get("is_org_shared")
-    if info.get("is_ext_shared") or info.get("is_pending_ext_shared") or external:
+    if is_external(resp.get("channel") or {}):
         raise UserError(
             f"<#{channel_id}> is shared with another organisation (Slack Connect): its "
             "members would see Front's error messages and the Retry and Discard buttons. "
@@ -155,13 +155,7 @@ async def _say_hello(client: AsyncWebClient, channel_id: str, user_id: str) -> N
         "logged from Slack cannot reach Front, it shows up here with Retry and Discard."
     )
     try:
-        try:
-            await client.chat_postMessage(channel=channel_id, text=text)
-        except SlackApiError as exc:
-            if exc.response.get("error") != "not_in_channel":
-                raise
-            await client.conversations_join(channel=channel_id)
-            await client.chat_postMessage(channel=channel_id, text=text)
+        await post_joining(client, channel=channel_id, text=text)
     except SlackApiError as exc:
         raise UserError(
             f"I can't post in <#{channel_id}> ({exc.response.get('error')}). "

@@ -14,9 +14,7 @@ alert version it shows; a refresh loops until the posts show the latest version.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,9 +26,12 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from bot.core.uow import in_transaction
-from bot.delivery.alerts import PAUSED, AlertSummary, summarize
+from bot.delivery.alert_summary import AlertSummary, summarize
+from bot.delivery.alerts import PAUSED
 from bot.features.alerts.views import alert_blocks, alert_text
 from bot.runtime import Runtime
+from bot.slack.lookups import externally_shared
+from bot.slack.say import post_joining
 from storage.models import DeliveryAlert, DeliveryAlertPost, OutboxRow, Workspace, utcnow
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,6 @@ MAX_THREAD_POSTS = 20
 # A post claimed by a process that died before posting is taken over after this.
 _CLAIM_TIMEOUT = timedelta(seconds=60)
 _ROUNDS = 4
-
-_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
 
 @dataclass
@@ -141,11 +140,8 @@ async def refresh(runtime: Runtime, alert_ids: Iterable[int]) -> None:
 
     The `on_alerts` delivery hook, registered in `bot.features.alerts`."""
     for alert_id in dict.fromkeys(alert_ids):
-        lock = _locks.get(alert_id)
-        if lock is None:
-            lock = _locks[alert_id] = asyncio.Lock()
         try:
-            async with lock:
+            async with runtime.caches.locks(("alert", alert_id)):
                 await _refresh_one(runtime, alert_id)
         except Exception:
             log.exception("could not post or update failure alert %s in Slack", alert_id)
@@ -166,25 +162,13 @@ def _forget(session: Session, *, post_id: int) -> None:
     session.execute(delete(DeliveryAlertPost).where(col(DeliveryAlertPost.id) == post_id))
 
 
-async def _externally_shared(client: AsyncWebClient, channel: str) -> bool:
-    """Whether people of another organisation see this channel (Slack Connect). When Slack
-    does not say, assume they do: an alert there would show them our bookkeeping."""
-    try:
-        resp = await client.conversations_info(channel=channel)
-    except SlackApiError as exc:
-        log.warning("conversations.info %s: %s", channel, exc.response.get("error"))
-        return True
-    info = resp.get("channel") or {}
-    return bool(info.get("is_ext_shared") or info.get("is_pending_ext_shared"))
-
-
 async def _send(runtime: Runtime, p: _Plan) -> None:
     client = await runtime.slack_client(p.summary.team_id)
     blocks = alert_blocks(p.summary)
     text = alert_text(p.summary)
     version = p.summary.version
     for post_id, channel, thread_ts in p.to_post:
-        if thread_ts and await _externally_shared(client, channel):
+        if thread_ts and await externally_shared(client, channel):
             # A customer's thread never gets Retry/Discard or Front's error text; the
             # alerts channel (if set) and the card carry it. The claim goes, so a later
             # refresh looks again (the channel may stop being shared).
@@ -199,8 +183,8 @@ async def _send(runtime: Runtime, p: _Plan) -> None:
                 await in_transaction(runtime, _forget, post_id=post_id)
             continue
         try:
-            resp = await _post(
-                client, channel=channel, thread_ts=thread_ts, blocks=blocks, text=text
+            resp = await post_joining(
+                client, channel=channel, thread_ts=thread_ts or None, blocks=blocks, text=text
             )
         except SlackApiError as exc:
             log.warning(
@@ -240,21 +224,3 @@ async def _tell_privately(
         )
     except SlackApiError as exc:
         log.warning("alert: could not tell %s in %s: %s", user, channel, exc.response.get("error"))
-
-
-async def _post(
-    client: AsyncWebClient, *, channel: str, thread_ts: str, blocks: list[dict[str, Any]], text: str
-) -> dict[str, Any]:
-    try:
-        resp = await client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts or None, blocks=blocks, text=text
-        )
-    except SlackApiError as exc:
-        if exc.response.get("error") != "not_in_channel":
-            raise
-        # A public alerts channel the bot was not invited to: join it, then post.
-        await client.conversations_join(channel=channel)
-        resp = await client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts or None, blocks=blocks, text=text
-        )
-    return resp.data if isinstance(resp.data, dict) else {}

@@ -22,7 +22,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.delivery.alerts import PAUSED, AlertSummary
+from bot.delivery.alert_summary import AlertSummary
+from bot.delivery.alerts import PAUSED
 from storage.models import AlertState
 
 

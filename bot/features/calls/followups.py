@@ -37,9 +37,10 @@ from bot.features.calls.state import calls_in_thread
 from bot.features.calls.views import recording_offer_blocks
 from bot.runtime import Runtime
 from bot.slack import lookups
-from bot.slack.errors import UNEXPECTED, tell
+from bot.slack.errors import UNEXPECTED
 from bot.slack.files import MAX_ATTACHMENT_BYTES, SlackFile, fetch_file, parse_files
 from bot.slack.forms import Submission, view_submission
+from bot.slack.say import tell
 
 log = logging.getLogger(__name__)
 

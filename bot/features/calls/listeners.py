@@ -35,10 +35,10 @@ from bot.features.calls.views import (
 )
 from bot.runtime import Runtime
 from bot.slack import lookups
-from bot.slack.errors import tell
 from bot.slack.forms import Submission, view_submission
 from bot.slack.modals import notice_modal
 from bot.slack.places import place_of
+from bot.slack.say import tell
 from storage.models import DeliveryState, utcnow
 
 log = logging.getLogger(__name__)

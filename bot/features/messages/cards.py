@@ -59,21 +59,24 @@ async def update_card(client: AsyncWebClient, message: LoggedMessage) -> None:
     )
 
 
-async def on_message_delivered(runtime: Runtime, row: OutboxRowSnapshot) -> None:
-    """Front accepted a logged message: react to the Slack message, update its card."""
+async def on_delivery_ended(runtime: Runtime, row: OutboxRowSnapshot) -> None:
+    """Front accepted a logged message (react to the Slack message, update its card) or
+    refused it for good (its card says so; the alert says why)."""
+    delivered = row.status == "delivered"
     message = await in_transaction(
         runtime,
         service.record_delivery,
         operation=row.operation,
         payload=row.payload,
         path=row.path,
-        delivered=True,
-        message_uid=row.message_uid,
+        delivered=delivered,
+        message_uid=row.message_uid if delivered else None,
     )
     if message is None:
         return
     client = await runtime.slack_client(row.team_id)
-    if row.operation != UPDATE_STATUS and message.source == Source.shortcut:
+    shortcut = row.operation != UPDATE_STATUS and message.source == Source.shortcut
+    if delivered and shortcut:
         assert message.slack_ts is not None
         try:
             await client.reactions_add(
@@ -88,21 +91,7 @@ async def on_message_delivered(runtime: Runtime, row: OutboxRowSnapshot) -> None
     await update_card(client, message)
 
 
-async def on_message_failed(runtime: Runtime, row: OutboxRowSnapshot) -> None:
-    """Front refused a logged message for good: its card says so (the alert says why)."""
-    message = await in_transaction(
-        runtime,
-        service.record_delivery,
-        operation=row.operation,
-        payload=row.payload,
-        path=row.path,
-        delivered=False,
-    )
-    if message is not None:
-        await update_card(await runtime.slack_client(row.team_id), message)
-
-
 def register_hooks(hooks: DeliveryHooks) -> None:
     for operation in (SYNC_INBOUND, SYNC_OUTBOUND, UPDATE_STATUS):
-        hooks.on_delivered(operation, on_message_delivered)
-        hooks.on_failed(operation, on_message_failed)
+        hooks.on_delivered(operation, on_delivery_ended)
+        hooks.on_failed(operation, on_delivery_ended)

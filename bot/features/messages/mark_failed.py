@@ -16,9 +16,9 @@ from bot.features.messages.drafts import message_external_id
 from bot.features.messages.forms import read_reason
 from bot.features.messages.ids import MarkFailedMeta, MessageIds
 from bot.features.messages.views import mark_failed_modal
-from bot.slack.errors import tell
 from bot.slack.forms import Accepted, Submission, view_submission
 from bot.slack.places import place_of
+from bot.slack.say import tell
 
 
 async def mark_failed_clicked(

@@ -29,9 +29,10 @@ from bot.features.messages.forms import Submitted, read_form
 from bot.features.messages.ids import FormMeta, MessageIds
 from bot.runtime import Runtime
 from bot.slack import lookups
-from bot.slack.errors import UNEXPECTED, tell
+from bot.slack.errors import UNEXPECTED
 from bot.slack.files import SlackFile, fetch_files
 from bot.slack.forms import Submission, view_submission
+from bot.slack.say import tell
 from storage.models import Direction, LoggedMessage
 
 log = logging.getLogger(__name__)
