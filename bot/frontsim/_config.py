@@ -45,8 +45,8 @@ class SimConfig:
     seed: int = 0
     latency_ms: float = 0.0
 
-    # Refuse call status changes Front's voice lifecycle does not allow (409).
-    enforce_call_lifecycle: bool = False
+    # Refuse (409) what Front's voice lifecycle does not allow; see `SimState`.
+    enforce_call_lifecycle: bool = True
     max_upload_bytes: int = MAX_UPLOAD_BYTES
 
     def __post_init__(self) -> None:

@@ -32,6 +32,7 @@ CALL_TRANSITIONS: dict[str, frozenset[str]] = {
     "abandoned": frozenset(),
     "transferred": frozenset(),
 }
+FINAL_STATUSES = frozenset(s for s, after in CALL_TRANSITIONS.items() if not after)
 
 # Reported when no rate limit is configured, so the headers are always there.
 UNLIMITED_REPORTED = 100_000
@@ -65,6 +66,11 @@ class SimCall:
     summaries: list[str] = field(default_factory=list)
     transcripts: list[list[dict[str, Any]]] = field(default_factory=list)
     recordings: list[dict[str, Any]] = field(default_factory=list)
+    started_at: int | None = None
+    # The latest `occurred_at` accepted so far: Front's timeline only moves forward.
+    last_occurred_at: int | None = None
+    # The first create-call body, to tell a repeat (fine) from a different call (refused).
+    created_body: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,15 @@ def _hash(value: Any) -> str:
 
 
 class SimState:
-    """The simulator's memory and fault switches; safe to use from any thread."""
+    """The simulator's memory and fault switches; safe to use from any thread.
+
+    With `config.enforce_call_lifecycle` (the default) it refuses with 409 what Front's
+    voice lifecycle does not allow: a status change the lifecycle has no arrow for, any
+    status after a final one, an `occurred_at` before the call's `started_at` or before
+    the previous status's, a transfer leg whose parent is unknown or not `transferred`,
+    and a call id created again with another body. Exact repeats stay accepted (as
+    duplicates): a client retrying after a lost answer must not be punished.
+    """
 
     _config: SimConfig
     _rng: random.Random
@@ -310,19 +324,55 @@ class SimState:
             )
         return call
 
+    @staticmethod
+    def _conflict(message: str) -> tuple[str, Outcome]:
+        return "", Outcome(409, title="Conflict", message=message)
+
     def _create_call(self, ch: str, p: dict[str, str], body: dict[str, Any], f: Any) -> Any:
         call_id = body["external_call_id"]
         key = f"create_call|{ch}|{call_id}"
-        if (ch, call_id) not in self.calls:
-            status = body["initial_status"]
-            self.calls[(ch, call_id)] = SimCall(
-                channel_id=ch,
-                external_call_id=call_id,
-                direction=body["direction"],
-                parent_external_call_id=body["parent_external_call_id"],
-                status=status,
-                history=[status],
-            )
+        strict = self._config.enforce_call_lifecycle
+        existing = self.calls.get((ch, call_id))
+        if existing is not None:
+            if strict and body != existing.created_body:
+                differ = sorted(
+                    k
+                    for k in set(body) | set(existing.created_body)
+                    if body.get(k) != existing.created_body.get(k)
+                )
+                return self._conflict(
+                    f"external_call_id: call {call_id!r} already exists with another body "
+                    f"({', '.join(differ)} differ); a call id is created once"
+                )
+            return key, Outcome(202)
+        parent_id = body["parent_external_call_id"]
+        if strict and parent_id != call_id:
+            # A transfer leg: Front links it to the leg it continues, which must have ended
+            # by being transferred.
+            parent = self.calls.get((ch, parent_id))
+            if parent is None:
+                return self._conflict(
+                    f"parent_external_call_id: parent call {parent_id!r} is unknown "
+                    "(create the first leg before a transfer leg)"
+                )
+            if parent.status != "transferred":
+                return self._conflict(
+                    f"parent_external_call_id: parent call {parent_id!r} is {parent.status}, "
+                    "not transferred (a transfer leg follows a transferred call)"
+                )
+        status = body["initial_status"]
+        started_at = body.get("started_at")
+        self.calls[(ch, call_id)] = SimCall(
+            channel_id=ch,
+            external_call_id=call_id,
+            direction=body["direction"],
+            parent_external_call_id=parent_id,
+            status=status,
+            history=[status],
+            started_at=started_at,
+            last_occurred_at=started_at,
+            created_body=body,
+        )
         return key, Outcome(202)
 
     def _update_call(self, ch: str, p: dict[str, str], body: dict[str, Any], f: Any) -> Any:
@@ -333,19 +383,39 @@ class SimState:
         key = f"update_call|{ch}|{call.external_call_id}|{new}|{body.get('occurred_at')}"
         if key in self._keys:
             return key, Outcome(202)
-        if (
-            self._config.enforce_call_lifecycle
-            and new != call.status
-            and new not in CALL_TRANSITIONS.get(call.status, frozenset())
-        ):
-            return "", Outcome(
-                409,
-                title="Conflict",
-                message=f"call_status: cannot go from {call.status} to {new}",
-            )
+        occurred = body.get("occurred_at")
+        if self._config.enforce_call_lifecycle:
+            problem = self._lifecycle_problem(call, new, occurred)
+            if problem:
+                return self._conflict(problem)
         call.status = new
         call.history.append(new)
+        if occurred is not None:
+            last = call.last_occurred_at
+            call.last_occurred_at = occurred if last is None else max(last, occurred)
         return key, Outcome(202)
+
+    @staticmethod
+    def _lifecycle_problem(call: SimCall, new: str, occurred: int | None) -> str:
+        if call.status in FINAL_STATUSES:
+            return (
+                f"call_status: call {call.external_call_id!r} already reached its final "
+                f"status {call.status}; {new} cannot follow"
+            )
+        if new != call.status and new not in CALL_TRANSITIONS.get(call.status, frozenset()):
+            return f"call_status: cannot go from {call.status} to {new}"
+        if occurred is not None:
+            if call.started_at is not None and occurred < call.started_at:
+                return (
+                    f"occurred_at: {occurred} is before the call's started_at "
+                    f"{call.started_at} (both are milliseconds)"
+                )
+            if call.last_occurred_at is not None and occurred < call.last_occurred_at:
+                return (
+                    f"occurred_at: {occurred} is before the previous status's occurred_at "
+                    f"{call.last_occurred_at}"
+                )
+        return ""
 
     def _call_extra(
         self, op: str, ch: str, p: dict[str, str], body: dict[str, Any], files: Any
