@@ -6,12 +6,13 @@
 """
 
 from ._app import create_app, get_state
-from ._config import SimConfig
+from ._config import CompanySettings, SimConfig
 from ._server import run, running_simulator
 from ._state import CALL_TRANSITIONS, RecordedRequest, SimCall, SimState
 
 __all__ = [
     "CALL_TRANSITIONS",
+    "CompanySettings",
     "RecordedRequest",
     "SimCall",
     "SimConfig",

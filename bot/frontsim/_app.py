@@ -1,8 +1,9 @@
 """The simulator's HTTP surface: the 11 Channel API operations and a `/_sim/` control API.
 
 Each API request goes through the same checks, in the order a gateway would apply
-them: route, rate limit, credentials, injected fault, body (size, content type,
-schema), then the state rules (a call must exist before it is updated).
+them: route, the company's latency, rate limits (the company's, then the channel's),
+credentials, injected fault, body (size, content type, schema), then the state rules
+(a call must exist before it is updated, the call lifecycle).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import math
 import re
 from typing import Any
+from urllib.parse import unquote
 
 import anyio
 import jwt
@@ -64,9 +66,10 @@ def _error(
     headers: dict[str, str],
     operation: str = "",
     title: str = "",
+    channel_id: str | None = None,
 ) -> JSONResponse:
     title = title or _TITLES.get(status, "Error")
-    state.count_answer(status, operation, message)
+    state.count_answer(status, operation, message, channel_id)
     return JSONResponse(
         {"_error": {"status": status, "title": title, "message": message}},
         status_code=status,
@@ -215,42 +218,78 @@ async def _api(request: Request) -> Response:
         )
 
 
+def _path_channel(raw_path: str) -> str | None:
+    # An unknown route under /channels/<id> still belongs to that channel's company.
+    parts = raw_path.strip("/").split("/")
+    return unquote(parts[1]) if len(parts) > 1 and parts[0] == "channels" and parts[1] else None
+
+
 async def _handle(request: Request, state: SimState, generation: int) -> Response:
     config = state.config
-    if config.latency_ms > 0:
-        await anyio.sleep(config.latency_ms / 1000.0)
+    raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+    op, params, path_known = match_route(request.method, raw_path)
+    channel_id = params.pop("channel_id") if op is not None else _path_channel(raw_path)
 
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    op, params, path_known = match_route(request.method, raw_path.decode("latin-1"))
+    latency = state.latency_ms(channel_id)
+    if latency > 0:
+        await anyio.sleep(latency / 1000.0)
+
     if op is None:
-        _, _, headers = state.take_token(generation)
+        _, _, headers = state.take_token(generation, channel_id)
         if path_known:
-            return _error(state, 405, f"{request.method} is not allowed here", headers)
-        return _error(state, 404, f"no route for {request.method} {request.url.path}", headers)
+            return _error(
+                state, 405, f"{request.method} is not allowed here", headers, channel_id=channel_id
+            )
+        return _error(
+            state,
+            404,
+            f"no route for {request.method} {request.url.path}",
+            headers,
+            channel_id=channel_id,
+        )
+    assert channel_id is not None  # every operation's path names a channel
 
-    allowed, wait, headers = state.take_token(generation)
-    if not allowed:
+    admission = state.admit(channel_id, generation)
+    headers = admission.headers
+    if not admission.allowed:
+        wait = admission.wait
         seconds = max(1, math.ceil(wait))
         # A millisecond value at or under 1000 would read as seconds to a client that
         # guesses the unit, so never send one.
         value = seconds if config.retry_after_unit == "s" else max(1001, math.ceil(wait * 1000))
+        scope = (
+            "Rate limit exceeded"
+            if admission.scope == "company"
+            else f"Rate limit exceeded on this channel ({config.resource_rate_per_second:g} "
+            "requests per second per resource)"
+        )
         return _error(
             state,
             429,
-            f"Rate limit exceeded. Retry in {value} "
+            f"{scope}. Retry in {value} "
             f"{'seconds' if config.retry_after_unit == 's' else 'milliseconds'}",
             {**headers, "retry-after": str(value)},
             op.name,
+            channel_id=channel_id,
         )
 
-    channel_id = params.pop("channel_id")
+    if state.refuses_credentials(channel_id):
+        # The company no longer accepts this app (uninstalled, secret rotated...).
+        return _error(
+            state,
+            401,
+            "credentials refused for this company",
+            headers,
+            op.name,
+            channel_id=channel_id,
+        )
     problem = _check_auth(request, config, state, channel_id)
     if problem:
-        return _error(state, 401, problem, headers, op.name)
+        return _error(state, 401, problem, headers, op.name, channel_id=channel_id)
 
-    fault = state.draw_fault(generation)
+    fault = state.draw_fault(generation, channel_id)
     if fault is not None and config.error_mode == "before":
-        return _error(state, fault, "injected fault", headers, op.name)
+        return _error(state, fault, "injected fault", headers, op.name, channel_id=channel_id)
 
     try:
         body, files = await _read_body(request, op, config)
@@ -258,17 +297,32 @@ async def _handle(request: Request, state: SimState, generation: int) -> Respons
         # The client gave up (a timeout, typically); nobody is left to answer.
         return Response(status_code=499)
     except BodyError as exc:
-        return _error(state, 400, str(exc), headers, op.name)
+        return _error(state, 400, str(exc), headers, op.name, channel_id=channel_id)
     except _TooLarge as exc:
-        return _error(state, 413, str(exc), headers, op.name)
+        return _error(state, 413, str(exc), headers, op.name, channel_id=channel_id)
 
     outcome, seq = state.apply(op.name, channel_id, params, body, files, generation)
     if outcome.status >= 400:
-        return _error(state, outcome.status, outcome.message, headers, op.name, outcome.title)
+        return _error(
+            state,
+            outcome.status,
+            outcome.message,
+            headers,
+            op.name,
+            outcome.title,
+            channel_id=channel_id,
+        )
     if fault is not None:
         state.mark_answer(seq, fault)
-        return _error(state, fault, "injected fault after processing", headers, op.name)
-    state.count_answer(outcome.status, op.name)
+        return _error(
+            state,
+            fault,
+            "injected fault after processing",
+            headers,
+            op.name,
+            channel_id=channel_id,
+        )
+    state.count_answer(outcome.status, op.name, channel_id=channel_id)
     if outcome.body is not None:
         return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
     return Response(status_code=outcome.status, headers=headers)

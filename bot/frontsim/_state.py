@@ -1,4 +1,5 @@
-"""What the simulator remembers: accepted requests, counters, calls, messages, templates.
+"""What the simulator remembers: accepted requests, counters, calls, messages, templates,
+rate-limit buckets.
 
 One lock guards everything, because tests read the state from another thread than
 the server's event loop.
@@ -19,7 +20,14 @@ from typing import Any
 
 from ._config import SimConfig
 
-__all__ = ["Outcome", "RecordedRequest", "SimCall", "SimState", "StaleRequest"]
+__all__ = [
+    "Admission",
+    "Outcome",
+    "RecordedRequest",
+    "SimCall",
+    "SimState",
+    "StaleRequest",
+]
 
 # Front's voice channel lifecycle; a transfer ends a leg, so "transferred" is final too.
 CALL_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -81,6 +89,31 @@ class Outcome:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class Admission:
+    """The rate limiter's answer for one request.
+
+    `scope` says which limit refused it: "company" (the per-minute bucket) or
+    "resource" (the per-channel per-second bucket); "" when allowed."""
+
+    allowed: bool
+    wait: float
+    headers: dict[str, str]
+    scope: str = ""
+
+
+@dataclass
+class _Bucket:
+    per_second: float
+    capacity: int
+    tokens: float
+    refilled: float
+
+    def refill(self, now: float) -> None:
+        self.tokens = min(self.capacity, self.tokens + (now - self.refilled) * self.per_second)
+        self.refilled = now
+
+
 class StaleRequest(Exception):
     """The request began before a reset; it must not touch the new state."""
 
@@ -103,8 +136,6 @@ class SimState:
 
     _config: SimConfig
     _rng: random.Random
-    _tokens: float
-    _refilled: float
 
     def __init__(self, config: SimConfig) -> None:
         self._lock = threading.Lock()
@@ -127,12 +158,7 @@ class SimState:
             new = self._config.replace(changes)
             if new.seed != self._config.seed or "seed" in changes:
                 self._rng = random.Random(new.seed)
-            if (new.rate_limit_per_minute, new.rate_limit_burst) != (
-                self._config.rate_limit_per_minute,
-                self._config.rate_limit_burst,
-            ):
-                self._tokens = float(self._capacity(new))
-                self._refilled = time.monotonic()
+            # Buckets whose limits changed start full again (see `_bucket`).
             self._config = new
             return new
 
@@ -151,8 +177,10 @@ class SimState:
     def _reset(self, config: SimConfig) -> None:
         self._config = config
         self._rng = random.Random(config.seed)
-        self._tokens = float(self._capacity(config))
-        self._refilled = time.monotonic()
+        self._company_buckets: dict[str, _Bucket] = {}
+        self._resource_buckets: dict[str, _Bucket] = {}
+        self._company_answers: dict[str, Counter[int]] = {}
+        self._company_channels: dict[str, set[str]] = {}
         self._seen_jti: dict[str, float] = {}
         self._records: list[RecordedRequest] = []
         self._rejections: list[dict[str, Any]] = []
@@ -199,7 +227,30 @@ class SimState:
                 "conflicts": answers[409],
                 "too_large": answers[413],
                 "answers": {str(s): n for s, n in sorted(answers.items())},
+                "companies": {
+                    company: self._company_stats(company, counts)
+                    for company, counts in sorted(self._company_answers.items())
+                },
             }
+
+    def _company_stats(self, company: str, answers: Counter[int]) -> dict[str, Any]:
+        # What a fairness benchmark needs: how much each company got through and refused.
+        return {
+            "channels": sorted(self._company_channels.get(company, ())),
+            "requests": sum(answers.values()),
+            "accepted": sum(n for s, n in answers.items() if 200 <= s < 300),
+            "rate_limited": answers[429],
+            "server_errors": sum(n for s, n in answers.items() if s >= 500),
+            "unauthorized": answers[401],
+            "rejected": sum(
+                n for s, n in answers.items() if 400 <= s < 500 and s not in (401, 429)
+            ),
+        }
+
+    def company_stats(self, company: str) -> dict[str, Any]:
+        """One company's counts (see `stats()["companies"]`); zeros when it sent nothing."""
+        with self._lock:
+            return self._company_stats(company, self._company_answers.get(company, Counter()))
 
     def call(self, channel_id: str, external_call_id: str) -> SimCall | None:
         with self._lock:
@@ -207,9 +258,15 @@ class SimState:
 
     # Used by the app -------------------------------------------------------------------
 
-    def count_answer(self, status: int, operation: str = "", reason: str = "") -> None:
+    def count_answer(
+        self, status: int, operation: str = "", reason: str = "", channel_id: str | None = None
+    ) -> None:
         with self._lock:
             self._answers[status] += 1
+            if channel_id is not None:
+                company = self._config.company_of(channel_id)
+                self._company_answers.setdefault(company, Counter())[status] += 1
+                self._company_channels.setdefault(company, set()).add(channel_id)
             if status >= 400:
                 self._rejections.append(
                     {"operation": operation, "status": status, "message": reason}
@@ -226,30 +283,81 @@ class SimState:
             self._seen_jti[jti] = exp
             return True
 
-    @staticmethod
-    def _capacity(config: SimConfig) -> int:
-        if config.rate_limit_per_minute is None:
-            return UNLIMITED_REPORTED
-        return config.rate_limit_burst or config.rate_limit_per_minute
+    def latency_ms(self, channel_id: str | None) -> float:
+        """The latency to add for a request of this channel's company."""
+        config = self._config
+        if channel_id is None:
+            return config.latency_ms
+        return config.limits(config.company_of(channel_id)).latency_ms
 
-    def take_token(self, generation: int | None = None) -> tuple[bool, float, dict[str, str]]:
-        """(allowed, seconds until a token is free, x-ratelimit-* headers)."""
+    def refuses_credentials(self, channel_id: str) -> bool:
+        config = self._config
+        return config.limits(config.company_of(channel_id)).refuse_credentials
+
+    @staticmethod
+    def _bucket(
+        buckets: dict[str, _Bucket], name: str, per_second: float, capacity: int, now: float
+    ) -> _Bucket:
+        bucket = buckets.get(name)
+        if bucket is None or (bucket.per_second, bucket.capacity) != (per_second, capacity):
+            # New, or its limits were changed: it starts full, as after a reset.
+            bucket = _Bucket(per_second, capacity, float(capacity), now)
+            buckets[name] = bucket
+        else:
+            bucket.refill(now)
+        return bucket
+
+    def admit(self, channel_id: str | None, generation: int | None = None) -> Admission:
+        """Take a token from the channel's company bucket and from the channel's own
+        (per-resource) bucket; a refused request takes neither."""
         with self._lock:
             self._current(generation)
             config = self._config
-            capacity = self._capacity(config)
-            if config.rate_limit_per_minute is None:
-                return True, 0.0, self._headers(capacity, capacity, 0.0)
-            per_second = config.rate_limit_per_minute / 60.0
             now = time.monotonic()
-            self._tokens = min(capacity, self._tokens + (now - self._refilled) * per_second)
-            self._refilled = now
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                until_full = (capacity - self._tokens) / per_second
-                return True, 0.0, self._headers(capacity, int(self._tokens), until_full)
-            wait = (1.0 - self._tokens) / per_second
-            return False, wait, self._headers(capacity, 0, wait)
+            limits = config.limits(config.company_of(channel_id or ""))
+            company: _Bucket | None = None
+            if limits.rate_limit_per_minute is not None:
+                company = self._bucket(
+                    self._company_buckets,
+                    config.company_of(channel_id or ""),
+                    limits.rate_limit_per_minute / 60.0,
+                    limits.capacity,
+                    now,
+                )
+            resource: _Bucket | None = None
+            if config.resource_rate_per_second is not None and channel_id:
+                resource = self._bucket(
+                    self._resource_buckets,
+                    channel_id,
+                    config.resource_rate_per_second,
+                    config.resource_capacity,
+                    now,
+                )
+
+            if company is not None and company.tokens < 1.0:
+                wait = (1.0 - company.tokens) / company.per_second
+                return Admission(False, wait, self._headers(company.capacity, 0, wait), "company")
+            if resource is not None and resource.tokens < 1.0:
+                wait = (1.0 - resource.tokens) / resource.per_second
+                return Admission(False, wait, self._company_headers(company), "resource")
+            if resource is not None:
+                resource.tokens -= 1.0
+            if company is not None:
+                company.tokens -= 1.0
+            return Admission(True, 0.0, self._company_headers(company))
+
+    def take_token(
+        self, generation: int | None = None, channel_id: str | None = None
+    ) -> tuple[bool, float, dict[str, str]]:
+        """(allowed, seconds until a token is free, x-ratelimit-* headers); see `admit`."""
+        admission = self.admit(channel_id, generation)
+        return admission.allowed, admission.wait, admission.headers
+
+    def _company_headers(self, bucket: _Bucket | None) -> dict[str, str]:
+        if bucket is None:  # no limit: the headers are there all the same
+            return self._headers(UNLIMITED_REPORTED, UNLIMITED_REPORTED, 0.0)
+        until_full = (bucket.capacity - bucket.tokens) / bucket.per_second
+        return self._headers(bucket.capacity, int(bucket.tokens), until_full)
 
     @staticmethod
     def _headers(limit: int, remaining: int, seconds: float) -> dict[str, str]:
@@ -259,11 +367,18 @@ class SimState:
             "x-ratelimit-reset": str(math.ceil(time.time() + seconds)),
         }
 
-    def draw_fault(self, generation: int | None = None) -> int | None:
+    def draw_fault(
+        self, generation: int | None = None, channel_id: str | None = None
+    ) -> int | None:
         with self._lock:
             self._current(generation)
             config = self._config
-            if config.error_rate <= 0 or self._rng.random() >= config.error_rate:
+            rate = (
+                config.error_rate
+                if channel_id is None
+                else config.limits(config.company_of(channel_id)).error_rate
+            )
+            if rate <= 0 or self._rng.random() >= rate:
                 return None
             return self._rng.choice(config.error_statuses)
 
