@@ -85,7 +85,8 @@ class SimConfig:
     - `latency_ms`: added before each answer.
 
     `enforce_call_lifecycle` (on by default) refuses, with 409, what Front's voice
-    lifecycle does not allow; see `SimState`.
+    lifecycle does not allow; see `SimState`. `webhook_url` is where the simulator sends
+    signed callbacks (signed with `app_secret`).
     """
 
     app_uid: str | None = None
@@ -110,6 +111,10 @@ class SimConfig:
 
     enforce_call_lifecycle: bool = True
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    webhook_url: str | None = None
+    # Front's docs say seconds; apps in the wild see milliseconds. Either can be sent.
+    callback_timestamp_unit: Literal["s", "ms"] = "ms"
+    callback_timeout_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         _check_rate(self.rate_limit_per_minute, self.rate_limit_burst)
@@ -127,6 +132,14 @@ class SimConfig:
             raise ValueError("error_mode must be 'before' or 'after'")
         if self.latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
+        if self.callback_timestamp_unit not in ("s", "ms"):
+            raise ValueError("callback_timestamp_unit must be 's' or 'ms'")
+        if self.callback_timeout_seconds <= 0:
+            raise ValueError("callback_timeout_seconds must be positive")
+        if self.webhook_url is not None and not self.webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError("webhook_url must be an http:// or https:// URL")
         # Settings arrive as JSON through /_sim/config: accept plain mappings, keep copies
         # so that a caller mutating its dict later does not change a running simulator.
         if not isinstance(self.channel_companies, Mapping) or not all(

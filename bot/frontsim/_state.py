@@ -1,5 +1,5 @@
 """What the simulator remembers: accepted requests, counters, calls, messages, templates,
-rate-limit buckets.
+rate-limit buckets, attachments served to the app and the callbacks it was sent.
 
 One lock guards everything, because tests read the state from another thread than
 the server's event loop.
@@ -27,6 +27,7 @@ __all__ = [
     "SimCall",
     "SimState",
     "StaleRequest",
+    "StoredAttachment",
 ]
 
 # Front's voice channel lifecycle; a transfer ends a leg, so "transferred" is final too.
@@ -100,6 +101,17 @@ class Admission:
     wait: float
     headers: dict[str, str]
     scope: str = ""
+
+
+@dataclass(frozen=True)
+class StoredAttachment:
+    """A file of a simulated Front message, served to the app at `/download/<id>`."""
+
+    id: str
+    channel_id: str
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
 
 
 @dataclass
@@ -181,6 +193,9 @@ class SimState:
         self._resource_buckets: dict[str, _Bucket] = {}
         self._company_answers: dict[str, Counter[int]] = {}
         self._company_channels: dict[str, set[str]] = {}
+        self.attachments: dict[str, StoredAttachment] = {}
+        self._callbacks: list[dict[str, Any]] = []
+        self._next_front_id = 1
         self._seen_jti: dict[str, float] = {}
         self._records: list[RecordedRequest] = []
         self._rejections: list[dict[str, Any]] = []
@@ -251,6 +266,11 @@ class SimState:
         """One company's counts (see `stats()["companies"]`); zeros when it sent nothing."""
         with self._lock:
             return self._company_stats(company, self._company_answers.get(company, Counter()))
+
+    def callbacks(self) -> list[dict[str, Any]]:
+        """Callbacks sent to the webhook, oldest first, with what the webhook answered."""
+        with self._lock:
+            return [dict(c) for c in self._callbacks]
 
     def call(self, channel_id: str, external_call_id: str) -> SimCall | None:
         with self._lock:
@@ -381,6 +401,53 @@ class SimState:
             if rate <= 0 or self._rng.random() >= rate:
                 return None
             return self._rng.choice(config.error_statuses)
+
+    # Callbacks and attachments ---------------------------------------------------------
+
+    def store_attachment(
+        self, channel_id: str, filename: str, content_type: str, data: bytes
+    ) -> StoredAttachment:
+        with self._lock:
+            stored = StoredAttachment(
+                id=f"fil_sim{len(self.attachments) + 1:06d}",
+                channel_id=channel_id,
+                filename=filename,
+                content_type=content_type,
+                data=data,
+            )
+            self.attachments[stored.id] = stored
+            return stored
+
+    def attachment(self, attachment_id: str) -> StoredAttachment | None:
+        with self._lock:
+            return self.attachments.get(attachment_id)
+
+    def next_front_message_id(self) -> str:
+        with self._lock:
+            self._next_front_id += 1
+            return f"msg_sim{self._next_front_id - 1:06d}"
+
+    def record_callback(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._callbacks.append(dict(entry))
+
+    def conversation_contact(self, channel_id: str, conversation_id: str) -> dict[str, Any] | None:
+        """The contact of a conversation the app synced: the last inbound sender, else
+        the first recipient of the last outbound message. None when unknown."""
+        with self._lock:
+            for record in reversed(self._records):
+                body = record.body if isinstance(record.body, dict) else {}
+                meta = body.get("metadata") or {}
+                if (
+                    record.channel_id != channel_id
+                    or meta.get("external_conversation_id") != conversation_id
+                ):
+                    continue
+                if record.operation == "sync_inbound_message":
+                    return dict(body["sender"])
+                if record.operation == "sync_outbound_message" and body.get("to"):
+                    return dict(body["to"][0])
+            return None
 
     # The domain ------------------------------------------------------------------------
 
