@@ -80,7 +80,21 @@ def start_simulator() -> tuple[subprocess.Popen[str], str]:
     env.pop("FRONT_API_TOKEN", None)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.frontsim", "--port", "0", "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "bot.frontsim",
+            "--port",
+            "0",
+            "--log-level",
+            "warning",
+            # Front's limits (on by default) would measure the limiter, not the client;
+            # bench_flush sets its own limit through /_sim/config.
+            "--rate-per-minute",
+            "0",
+            "--resource-rate-per-second",
+            "0",
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env=env,

@@ -130,32 +130,61 @@ def doctor() -> None:
 @app.command()
 def frontsim(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8025,
-    rate_limit_per_minute: Annotated[
-        int | None, typer.Option(help="Answer 429 past this many requests a minute.")
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8025,
+    rate_per_minute: Annotated[
+        int,
+        typer.Option(
+            "--rate-per-minute",
+            "--rate-limit-per-minute",
+            help="Requests a minute per Front company before 429 (0: no limit).",
+        ),
+    ] = 100,
+    burst: Annotated[
+        int | None,
+        typer.Option(help="Requests a company may send at once [default: the per-minute figure]."),
+    ] = None,
+    resource_rate_per_second: Annotated[
+        float, typer.Option(help="Requests a second per channel before 429 (0: no limit).")
+    ] = 5.0,
+    lenient: Annotated[
+        bool, typer.Option("--lenient", help="Accept call updates Front's lifecycle refuses.")
+    ] = False,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="Where to send signed callbacks (see /_sim/reply).")
     ] = None,
     error_rate: Annotated[float, typer.Option(help="Share of requests answered 5xx (0..1).")] = 0.0,
-    latency_ms: Annotated[int, typer.Option(help="Delay added to every answer.")] = 0,
+    latency_ms: Annotated[float, typer.Option(help="Delay added to every answer.")] = 0.0,
+    retry_after_unit: Annotated[
+        str, typer.Option(help="Unit of retry-after on 429: s or ms.")
+    ] = "s",
+    seed: Annotated[int, typer.Option(help="Seed of the injected faults.")] = 0,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
-    """Run a local Front Channel API simulator (checks auth and bodies against the spec).
+    """Run a local Front Channel API simulator, as strict as Front (auth, bodies, call
+    lifecycle, rate limits per company and per channel).
 
     It reads FRONT_APP_UID / FRONT_APP_SECRET (or FRONT_API_TOKEN) from the environment or
-    .env to check the requests' credentials.
+    from .env in the current directory to check the requests' credentials; with none set
+    it accepts any bearer token, and says so at start.
     """
-    import os
+    from bot.frontsim import command_line_config, read_credentials, serve_from_command_line
 
-    from bot.frontsim import run
-
-    run(
-        host=host,
-        port=port,
-        app_uid=os.environ.get("FRONT_APP_UID"),
-        app_secret=os.environ.get("FRONT_APP_SECRET"),
-        api_token=os.environ.get("FRONT_API_TOKEN"),
-        rate_limit_per_minute=rate_limit_per_minute,
-        error_rate=error_rate,
-        latency_ms=latency_ms,
-    )
+    try:
+        config = command_line_config(
+            read_credentials(),
+            rate_per_minute=rate_per_minute,
+            burst=burst,
+            resource_rate=resource_rate_per_second,
+            lenient=lenient,
+            webhook_url=webhook_url,
+            error_rate=error_rate,
+            latency_ms=latency_ms,
+            retry_after_unit=retry_after_unit,
+            seed=seed,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    serve_from_command_line(config, host=host, port=port, log_level=log_level, echo=typer.echo)
 
 
 app.add_typer(outbox_app, name="outbox")

@@ -1,18 +1,28 @@
 """The simulator's HTTP surface: the 11 Channel API operations and a `/_sim/` control API.
 
 Each API request goes through the same checks, in the order a gateway would apply
-them: route, rate limit, credentials, injected fault, body (size, content type,
-schema), then the state rules (a call must exist before it is updated).
+them: route, the company's latency, rate limits (the company's, then the channel's),
+credentials, injected fault, body (size, content type, schema), then the state rules
+(a call must exist before it is updated, the call lifecycle).
+
+The control API also makes the simulator speak first, as Front does: signed callbacks
+to the app's webhook (`/_sim/authorize`, `/_sim/reply`, `/_sim/delete`), and the files
+of a reply served at `/download/<id>` to a caller holding the app's credentials.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import math
 import re
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote
 
 import anyio
 import jwt
@@ -23,6 +33,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ._callbacks import message_callback, post_callback
 from ._config import SimConfig
 from ._spec import BodyError, SpecOperation, match_route, rebuild_form
 from ._state import SimState, StaleRequest
@@ -64,9 +75,10 @@ def _error(
     headers: dict[str, str],
     operation: str = "",
     title: str = "",
+    channel_id: str | None = None,
 ) -> JSONResponse:
     title = title or _TITLES.get(status, "Error")
-    state.count_answer(status, operation, message)
+    state.count_answer(status, operation, message, channel_id)
     return JSONResponse(
         {"_error": {"status": status, "title": title, "message": message}},
         status_code=status,
@@ -215,42 +227,78 @@ async def _api(request: Request) -> Response:
         )
 
 
+def _path_channel(raw_path: str) -> str | None:
+    # An unknown route under /channels/<id> still belongs to that channel's company.
+    parts = raw_path.strip("/").split("/")
+    return unquote(parts[1]) if len(parts) > 1 and parts[0] == "channels" and parts[1] else None
+
+
 async def _handle(request: Request, state: SimState, generation: int) -> Response:
     config = state.config
-    if config.latency_ms > 0:
-        await anyio.sleep(config.latency_ms / 1000.0)
+    raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+    op, params, path_known = match_route(request.method, raw_path)
+    channel_id = params.pop("channel_id") if op is not None else _path_channel(raw_path)
 
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    op, params, path_known = match_route(request.method, raw_path.decode("latin-1"))
+    latency = state.latency_ms(channel_id)
+    if latency > 0:
+        await anyio.sleep(latency / 1000.0)
+
     if op is None:
-        _, _, headers = state.take_token(generation)
+        _, _, headers = state.take_token(generation, channel_id)
         if path_known:
-            return _error(state, 405, f"{request.method} is not allowed here", headers)
-        return _error(state, 404, f"no route for {request.method} {request.url.path}", headers)
+            return _error(
+                state, 405, f"{request.method} is not allowed here", headers, channel_id=channel_id
+            )
+        return _error(
+            state,
+            404,
+            f"no route for {request.method} {request.url.path}",
+            headers,
+            channel_id=channel_id,
+        )
+    assert channel_id is not None  # every operation's path names a channel
 
-    allowed, wait, headers = state.take_token(generation)
-    if not allowed:
+    admission = state.admit(channel_id, generation)
+    headers = admission.headers
+    if not admission.allowed:
+        wait = admission.wait
         seconds = max(1, math.ceil(wait))
         # A millisecond value at or under 1000 would read as seconds to a client that
         # guesses the unit, so never send one.
         value = seconds if config.retry_after_unit == "s" else max(1001, math.ceil(wait * 1000))
+        scope = (
+            "Rate limit exceeded"
+            if admission.scope == "company"
+            else f"Rate limit exceeded on this channel ({config.resource_rate_per_second:g} "
+            "requests per second per resource)"
+        )
         return _error(
             state,
             429,
-            f"Rate limit exceeded. Retry in {value} "
+            f"{scope}. Retry in {value} "
             f"{'seconds' if config.retry_after_unit == 's' else 'milliseconds'}",
             {**headers, "retry-after": str(value)},
             op.name,
+            channel_id=channel_id,
         )
 
-    channel_id = params.pop("channel_id")
+    if state.refuses_credentials(channel_id):
+        # The company no longer accepts this app (uninstalled, secret rotated...).
+        return _error(
+            state,
+            401,
+            "credentials refused for this company",
+            headers,
+            op.name,
+            channel_id=channel_id,
+        )
     problem = _check_auth(request, config, state, channel_id)
     if problem:
-        return _error(state, 401, problem, headers, op.name)
+        return _error(state, 401, problem, headers, op.name, channel_id=channel_id)
 
-    fault = state.draw_fault(generation)
+    fault = state.draw_fault(generation, channel_id)
     if fault is not None and config.error_mode == "before":
-        return _error(state, fault, "injected fault", headers, op.name)
+        return _error(state, fault, "injected fault", headers, op.name, channel_id=channel_id)
 
     try:
         body, files = await _read_body(request, op, config)
@@ -258,17 +306,32 @@ async def _handle(request: Request, state: SimState, generation: int) -> Respons
         # The client gave up (a timeout, typically); nobody is left to answer.
         return Response(status_code=499)
     except BodyError as exc:
-        return _error(state, 400, str(exc), headers, op.name)
+        return _error(state, 400, str(exc), headers, op.name, channel_id=channel_id)
     except _TooLarge as exc:
-        return _error(state, 413, str(exc), headers, op.name)
+        return _error(state, 413, str(exc), headers, op.name, channel_id=channel_id)
 
     outcome, seq = state.apply(op.name, channel_id, params, body, files, generation)
     if outcome.status >= 400:
-        return _error(state, outcome.status, outcome.message, headers, op.name, outcome.title)
+        return _error(
+            state,
+            outcome.status,
+            outcome.message,
+            headers,
+            op.name,
+            outcome.title,
+            channel_id=channel_id,
+        )
     if fault is not None:
         state.mark_answer(seq, fault)
-        return _error(state, fault, "injected fault after processing", headers, op.name)
-    state.count_answer(outcome.status, op.name)
+        return _error(
+            state,
+            fault,
+            "injected fault after processing",
+            headers,
+            op.name,
+            channel_id=channel_id,
+        )
+    state.count_answer(outcome.status, op.name, channel_id=channel_id)
     if outcome.body is not None:
         return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
     return Response(status_code=outcome.status, headers=headers)
@@ -308,6 +371,169 @@ async def _sim_reset(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def _sim_callbacks(request: Request) -> Response:
+    return JSONResponse(get_state(request.app).callbacks())
+
+
+class _ControlError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def _control_body(request: Request, required: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise _ControlError(400, "expected a JSON object") from None
+    if not isinstance(data, dict):
+        raise _ControlError(400, "expected a JSON object")
+    for name in required:
+        if not isinstance(data.get(name), str) or not data[name]:
+            raise _ControlError(400, f"{name}: a non-empty string is required")
+    return data
+
+
+def _optional_str(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise _ControlError(400, f"{name}: must be a string")
+    return value
+
+
+async def _send_callback(state: SimState, data: dict[str, Any]) -> Response:
+    """POST the callback to the webhook; answer with what the webhook answered."""
+    config = state.config
+    if not config.webhook_url:
+        raise _ControlError(409, "no webhook_url: set one with POST /_sim/config or --webhook-url")
+    if not config.app_secret:
+        raise _ControlError(409, "no app_secret: Front signs callbacks with the app's secret")
+    result = await post_callback(
+        config.webhook_url,
+        config.app_secret,
+        data,
+        timestamp_unit=config.callback_timestamp_unit,
+        timeout=config.callback_timeout_seconds,
+    )
+    state.record_callback({"sent_at": time.time(), "callback": data, **result.to_dict()})
+    if result.status is None:
+        return JSONResponse(
+            {"error": f"the webhook did not answer ({result.error})", "callback": data},
+            status_code=502,
+        )
+    answer: dict[str, Any] = {"status": result.status, "body": result.body, "callback": data}
+    if result.body is None:
+        answer["text"] = result.text
+    return JSONResponse(answer)
+
+
+def _control(
+    handler: Callable[[Request, SimState], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A control route whose refusals (`_ControlError`) answer `{"error": ...}`."""
+
+    async def route(request: Request) -> Response:
+        try:
+            response: Response = await handler(request, get_state(request.app))
+        except _ControlError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return response
+
+    return route
+
+
+async def _sim_authorize(request: Request, state: SimState) -> Response:
+    data = await _control_body(request, ("channel_id",))
+    callback = {"type": "authorization", "payload": {"channel_id": data["channel_id"]}}
+    return await _send_callback(state, callback)
+
+
+async def _sim_delete(request: Request, state: SimState) -> Response:
+    data = await _control_body(request, ("channel_id",))
+    callback = {"type": "delete", "payload": {"channel_id": data["channel_id"]}}
+    return await _send_callback(state, callback)
+
+
+async def _sim_reply(request: Request, state: SimState) -> Response:
+    data = await _control_body(
+        request, ("channel_id", "external_conversation_id", "body", "author_email")
+    )
+    channel_id, conversation_id = data["channel_id"], data["external_conversation_id"]
+    files = data.get("attachments") or []
+    if not isinstance(files, list):
+        raise _ControlError(400, "attachments: must be a list")
+    decoded: list[tuple[str, str, bytes]] = []
+    for i, item in enumerate(files):
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(k), str) for k in ("filename", "content_type", "content")
+        ):
+            raise _ControlError(
+                400, f"attachments[{i}]: needs filename, content_type and content (base64)"
+            )
+        try:
+            content = base64.b64decode(item["content"], validate=True)
+        except (binascii.Error, ValueError):
+            raise _ControlError(400, f"attachments[{i}].content: not valid base64") from None
+        decoded.append((item["filename"], item["content_type"], content))
+    autoreply = data.get("autoreply", False)
+    if not isinstance(autoreply, bool):
+        raise _ControlError(400, "autoreply: must be true or false")
+    text = _optional_str(data, "text")
+    subject = _optional_str(data, "subject")
+    first, last = _optional_str(data, "author_first_name"), _optional_str(data, "author_last_name")
+
+    base = str(request.base_url).rstrip("/")
+    attachments = []
+    for filename, content_type, content in decoded:
+        stored = state.store_attachment(channel_id, filename, content_type, content)
+        attachments.append(
+            {
+                "id": stored.id,
+                "url": f"{base}/download/{stored.id}",
+                "filename": filename,
+                "content_type": content_type,
+                "size": len(content),
+                "metadata": {"is_inline": False},
+            }
+        )
+    callback = message_callback(
+        message_id=None if autoreply else state.next_front_message_id(),
+        conversation_id=conversation_id,
+        body=data["body"],
+        text=text,
+        subject=subject,
+        author_email=data["author_email"],
+        author_first_name=first,
+        author_last_name=last,
+        contact=state.conversation_contact(channel_id, conversation_id),
+        attachments=attachments,
+        autoreply=autoreply,
+    )
+    return await _send_callback(state, callback)
+
+
+async def _download(request: Request) -> Response:
+    """A reply's file, for a caller holding the app's credentials (as Front's are)."""
+    state = get_state(request.app)
+    stored = state.attachment(request.path_params["attachment_id"])
+    channel_id = stored.channel_id if stored is not None else None
+    _, _, headers = state.take_token(None, channel_id)
+    if stored is None:
+        return _error(state, 404, "no such attachment", headers)
+    problem = _check_auth(request, state.config, state, stored.channel_id)
+    if problem:
+        return _error(state, 401, problem, headers, "download", channel_id=channel_id)
+    state.count_answer(200, "download", channel_id=channel_id)
+    return Response(
+        stored.data,
+        media_type=stored.content_type,
+        headers={
+            **headers,
+            "content-disposition": f'attachment; filename="{stored.filename}"',
+        },
+    )
+
+
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -320,6 +546,11 @@ def create_app(config: SimConfig | None = None) -> Starlette:
             Route("/_sim/stats", _sim_stats, methods=["GET"]),
             Route("/_sim/config", _sim_config, methods=["GET", "POST"]),
             Route("/_sim/reset", _sim_reset, methods=["POST"]),
+            Route("/_sim/callbacks", _sim_callbacks, methods=["GET"]),
+            Route("/_sim/authorize", _control(_sim_authorize), methods=["POST"]),
+            Route("/_sim/reply", _control(_sim_reply), methods=["POST"]),
+            Route("/_sim/delete", _control(_sim_delete), methods=["POST"]),
+            Route("/download/{attachment_id}", _download, methods=["GET"]),
             Route("/{path:path}", _api, methods=_METHODS),
         ]
     )

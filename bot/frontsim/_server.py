@@ -15,7 +15,7 @@ from ._app import create_app, get_state
 from ._config import SimConfig
 from ._state import SimState
 
-__all__ = ["run", "running_simulator"]
+__all__ = ["run", "running_simulator", "serve"]
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -65,7 +65,8 @@ def run(
     Bearer passes. Faults: `rate_limit_per_minute` (429 beyond it, `retry_after_unit`
     "s" or "ms"), `error_rate` (share of 5xx answers, reproducible with `seed`),
     `latency_ms`. All can be changed while running with `POST /_sim/config`; see
-    `GET /_sim/requests`, `GET /_sim/stats` and `POST /_sim/reset`.
+    `GET /_sim/requests`, `GET /_sim/stats` and `POST /_sim/reset`. For every other
+    setting (companies, callbacks, lenient lifecycle...) build a `SimConfig` and `serve` it.
 
     `port=0` picks a free port; `on_listening(base_url)` is called once it is bound.
     """
@@ -79,6 +80,18 @@ def run(
         latency_ms=latency_ms,
         seed=seed,
     )
+    serve(config, host=host, port=port, log_level=log_level, on_listening=on_listening)
+
+
+def serve(
+    config: SimConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 4010,
+    log_level: str = "info",
+    on_listening: Callable[[str], None] | None = None,
+) -> None:
+    """Serve a simulator with `config` until interrupted; see `run`."""
     sock = _bind(host, port)
     server = uvicorn.Server(
         # host/port only label uvicorn's start-up line; the socket is already bound.

@@ -24,7 +24,7 @@ class Sim:
 
 @pytest.fixture
 def sim() -> Iterator[Sim]:
-    with simulator(enforce_call_lifecycle=True) as (url, state):
+    with simulator() as (url, state):  # strict call lifecycle, as Front
         yield Sim(url, state)
 
 

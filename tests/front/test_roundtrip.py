@@ -227,7 +227,11 @@ async def test_typed_models_are_accepted(front_client: FrontClient, front_sim: S
 async def test_path_segments_are_quoted(
     front_client: FrontClient, front_sim: Sim, channel: str, call_id: str
 ) -> None:
-    body = valid_bodies()["create_call"] | {"external_call_id": call_id}
+    # A first leg is its own parent.
+    body = valid_bodies()["create_call"] | {
+        "external_call_id": call_id,
+        "parent_external_call_id": call_id,
+    }
     await front_client.create_call(channel, body)
     await front_client.update_call(channel, call_id, {"call_status": "connected"})
     update = front_sim.state.requests("update_call")[0]
@@ -257,8 +261,9 @@ async def test_ordering_a_call_must_exist_first(front_client: FrontClient, front
     assert front_sim.state.stats()["not_found"] == 6
 
 
-async def test_call_lifecycle_can_be_enforced(front_client: FrontClient, front_sim: Sim) -> None:
-    front_sim.state.configure(enforce_call_lifecycle=True)
+async def test_call_lifecycle_is_enforced_by_default(
+    front_client: FrontClient, front_sim: Sim
+) -> None:
     await front_client.create_call(CHANNEL, valid_bodies()["create_call"])  # ringing
     await front_client.update_call(CHANNEL, "call_1", {"call_status": "connected"})
     with pytest.raises(FrontRejected) as info:
