@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.features.messages.replies import CallbackRefused, verify_signature
 from bot.front import FrontClient, JwtAuth
 from bot.frontsim import SimConfig
-from bot.services.front_callbacks import CallbackRefused, verify_signature
 from storage.engine import session_scope
 from storage.models import ThreadLink
 from tests.conftest import make_settings
