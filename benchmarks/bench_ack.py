@@ -88,7 +88,6 @@ async def _answer_slack(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
                 + f"Content-Length: {len(body)}\r\n\r\n".encode()
                 + body
             )
-            await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
         pass
     finally:

@@ -14,7 +14,9 @@ from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.runner import NO_FRONT_CREDENTIALS, build_scheduler, run_until_stopped
 from bot.features import admin, alerts, calls, messages
 from bot.runtime import Runtime, build_runtime
+from bot.slack import say
 from bot.slack.app import build_bolt_app, register_fallbacks
+from bot.slack.poster import PostKinds, SlackPoster
 from bot.web import Hook, create_web_app
 from storage import migrate
 
@@ -41,7 +43,14 @@ def build_server_app(settings: Settings, *, run_scheduler: bool = True) -> Starl
     bolt = build_slack_app(runtime)
     startup: list[Hook] = []
     shutdown: list[Hook] = []
-    scheduler = build_scheduler(runtime, delivery_hooks()) if run_scheduler else None
+    scheduler = build_scheduler(
+        runtime,
+        delivery_hooks(),
+        others=[slack_poster(runtime)],
+        # Without it (another process delivers), this one still posts to Slack what its
+        # listeners stored: the ack path's follow-through should not wait for a tick.
+        deliver=run_scheduler,
+    )
     if scheduler is not None:
         startup.append(scheduler.start)
         shutdown.append(scheduler.stop)
@@ -73,11 +82,25 @@ def delivery_hooks() -> DeliveryHooks:
     return hooks
 
 
+def post_kinds() -> PostKinds:
+    """How each kind of Slack post is shown: `tell`, and each feature's."""
+    kinds = PostKinds()
+    say.register_posts(kinds)
+    for feature in FEATURES:
+        feature.register_posts(kinds)
+    return kinds
+
+
+def slack_poster(runtime: Runtime) -> SlackPoster:
+    return SlackPoster(runtime, post_kinds())
+
+
 def run_worker(settings: Settings) -> None:
     """`switchboard worker`: the delivery scheduler alone, until SIGTERM or Ctrl-C."""
     runtime = build_runtime(settings)
     migrate.upgrade(runtime.engine)
-    scheduler = build_scheduler(runtime, delivery_hooks())
-    if scheduler is None:
+    if not settings.front_configured:
         raise SystemExit(f"switchboard: {NO_FRONT_CREDENTIALS}")
+    scheduler = build_scheduler(runtime, delivery_hooks(), others=[slack_poster(runtime)])
+    assert scheduler is not None
     asyncio.run(run_until_stopped(scheduler))

@@ -12,7 +12,6 @@ import aiohttp
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -72,30 +71,20 @@ def create_web_app(
             except ValueError:
                 raise front_callbacks.CallbackRefused(400, "the body is not JSON") from None
             answer = await in_transaction(
-                runtime, front_callbacks.handle, data=data, webhook_url=_webhook_url(request)
+                runtime,
+                front_callbacks.handle,
+                wake=True,
+                data=data,
+                webhook_url=_webhook_url(request),
             )
         except front_callbacks.CallbackRefused as exc:
             kind = "unauthorized" if exc.status == 401 else "bad_request"
             return JSONResponse({"type": kind, "message": str(exc)}, status_code=exc.status)
-        task = BackgroundTask(_post_to_slack, answer.post) if answer.post else None
-        return JSONResponse(answer.body, background=task)
+        return JSONResponse(answer.body)
 
     def _webhook_url(request: Request) -> str:
         base = runtime.settings.public_url or str(request.base_url)
         return base.rstrip("/") + "/front/webhook"
-
-    async def _post_to_slack(post: front_callbacks.SlackPost) -> None:
-        try:
-            client = await runtime.slack_client(post.team_id)
-            await client.chat_postMessage(
-                channel=post.channel_id, thread_ts=post.thread_ts, text=post.text
-            )
-            await in_transaction(
-                runtime, front_callbacks.mark_posted, front_message_id=post.front_message_id
-            )
-        except Exception:
-            # Left unposted: if Front sends the callback again, it is posted then.
-            log.exception("could not post a Front reply into Slack")
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -345,3 +345,53 @@ class DeliveryAlertPost(SQLModel, table=True):
     ts: str | None = Field(default=None, max_length=32)
     rendered_version: int = -1
     claimed_at: datetime = Field(default_factory=utcnow)
+
+
+class SlackPostStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    done = "done"
+    failed = "failed"
+
+
+SLACK_POST_OPEN_SQL = "status IN ('pending', 'sending')"
+
+
+class SlackPost(SQLModel, table=True):
+    """Something to show in Slack (a card, a confirmation, an alert, a reaction), stored in
+    the transaction that made it necessary and posted from here, retried until Slack takes
+    it: a Slack outage, a 429 or a restart between the ack and the post loses nothing.
+
+    Posts of one `lane` (a call, a conversation, an alert) go one at a time, in order, so a
+    card is in Slack before what is said in its thread. `args` say what to show; the post's
+    `kind` renders it from the database when it is sent, so a late post is up to date.
+    """
+
+    __tablename__ = "slack_post"
+    __table_args__ = (
+        Index("ix_slack_post_due", "status", "next_attempt_at"),
+        Index(
+            "ix_slack_post_open_lane",
+            "lane",
+            "id",
+            sqlite_where=text(SLACK_POST_OPEN_SQL),
+            postgresql_where=text(SLACK_POST_OPEN_SQL),
+        ),
+        Index("ix_slack_post_key", "key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    lane: str = Field(max_length=300)
+    kind: str = Field(max_length=64)
+    args: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Posts with the same key that are still pending say the same thing: one is enough.
+    key: str | None = Field(default=None, max_length=300)
+    status: str = Field(default=SlackPostStatus.pending, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: datetime | None = None
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None

@@ -146,6 +146,7 @@ def test_features_meet_only_through_their_packages() -> None:
     for feature in FEATURES:
         module = importlib.import_module(feature.__name__)
         assert callable(module.register) and callable(module.register_hooks)
+        assert callable(module.register_posts)
 
 
 def test_no_module_is_too_long() -> None:

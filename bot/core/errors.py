@@ -40,3 +40,7 @@ class InvalidFields(UserError):
             block = blocks.get(field, default)
             out[block] = f"{out[block]} {message}" if block in out else message
         return out
+
+
+class AlreadyHandled(Exception):
+    """The same request came before and its work is done (a retry or a replay)."""

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session
 
+from bot.core.events import remember
 from bot.runtime import Runtime
 from storage.engine import session_scope
 
@@ -15,16 +16,25 @@ T = TypeVar("T")
 
 
 async def in_transaction(
-    runtime: Runtime, fn: Callable[..., T], /, *, wake: bool = False, **kwargs: Any
+    runtime: Runtime,
+    fn: Callable[..., T],
+    /,
+    *,
+    wake: bool = False,
+    once: str | None = None,
+    **kwargs: Any,
 ) -> T:
     """Run `fn(session=..., **kwargs)` in its own transaction in a worker thread.
 
     The database driver is synchronous: a thread keeps the event loop (and Slack's acks)
-    free. Pass `wake=True` when `fn` enqueues deliveries, to start the flusher at once.
+    free. Pass `wake=True` when `fn` queues deliveries or Slack posts, to send them at once.
+    `once` is the request's key: stored with the work, so a replay raises `AlreadyHandled`.
     """
 
     def work() -> T:
         with session_scope(runtime.engine) as session:
+            if once is not None:
+                remember(session, once)
             return fn(session=session, **kwargs)
 
     result = await asyncio.to_thread(work)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -188,20 +187,19 @@ def _act(
             typer.echo(f"no failed rows in lane {lane}")
             return
     problems = 0
-    touched: list[int] = []
+    hooks = wiring.hooks()
     for row_id in ids:
         try:
             with session_scope(runtime.engine) as session:
                 row, alert_ids = action(session, row_id=row_id)
+                # The Slack alerts follow: their posts are queued with the change, and a
+                # running `serve` or `worker` sends them.
+                hooks.alerts_changed(session, alert_ids)
         except (outbox.RowNotFound, outbox.RowStateError) as exc:
             _err(str(exc))
             problems += 1
             continue
-        touched += alert_ids
         typer.echo(done(row))
-    if touched:
-        # Keep the Slack alerts in step (logged, never fatal, if Slack is unreachable).
-        asyncio.run(wiring.hooks().alerts_changed(runtime, touched))
     runtime.engine.dispose()
     if problems:
         raise typer.Exit(1)
@@ -265,5 +263,5 @@ def resume(
             typer.echo(f"workspace {team} is not paused")
             return
         alert_ids = alerts.resume_workspace(session, team_id=team)
-    asyncio.run(wiring.hooks().alerts_changed(runtime, alert_ids))
+        wiring.hooks().alerts_changed(session, alert_ids)
     typer.echo(f"workspace {team}: deliveries resumed")

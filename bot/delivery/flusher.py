@@ -6,7 +6,8 @@ are claimed ahead (`prefetch`) so a freed slot starts the next request at once. 
 answers are gathered into batches, and each batch is one transaction
 (`record_and_claim`): the outcomes are recorded (`outcomes.record_outcomes`), then rows
 are claimed for the free slots, which sees the lanes those outcomes opened. After the
-commit, the delivery hooks run (cards, reactions, failure alerts), in tasks of their own.
+transaction the delivery hooks run too (features store what the outcome means and queue
+the Slack posts that show it); after the commit the scheduler is woken to post them.
 
 Database work runs in a worker thread (the driver is synchronous) so the event loop stays
 free for Slack's requests when the flusher runs inside `serve`.
@@ -22,7 +23,7 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -56,6 +57,7 @@ def record_and_claim(
     session: Session,
     *,
     answers: list[tuple[ClaimedRow, Outcome]],
+    hooks: DeliveryHooks | None = None,
     policy: DeliveryPolicy,
     rng: random.Random,
     owner: str,
@@ -66,6 +68,12 @@ def record_and_claim(
     """One transaction: record Front's answers, then claim rows for the free slots."""
     paces: dict[str, OutboxPace] = {}
     recorded = record_outcomes(session, answers, policy=policy, rng=rng, paces=paces)
+    if hooks is not None:
+        # In this transaction: what the features store and queue commits with the outcome.
+        for rec in recorded:
+            if rec.snapshot is not None:
+                hooks.run(session, rec.snapshot)
+        hooks.alerts_changed(session, [a for rec in recorded for a in rec.alert_ids])
     result = claim(
         session,
         owner=owner,
@@ -167,7 +175,6 @@ class Flusher:
         self._queue: deque[ClaimedRow] = deque()
         self._probe_looked = -_PROBE_LOOK
         self._sending: set[asyncio.Task[None]] = set()
-        self._background: set[asyncio.Task[None]] = set()
         self._closing = False
 
     # Triggers ------------------------------------------------------------------------
@@ -324,6 +331,7 @@ class Flusher:
         recorded, result = await self._db(
             record_and_claim,
             answers=answers,
+            hooks=self.hooks,
             policy=self.policy,
             rng=self.rng,
             owner=owner,
@@ -376,18 +384,10 @@ class Flusher:
             self.stats.retrying += 1
 
     def _after(self, recorded: Recorded) -> None:
-        """Hooks and alerts, after the commit, in tasks of their own (never inside it)."""
+        """After the commit: the hooks queued Slack posts in it; have them posted now."""
         snap = recorded.snapshot
-        if snap is not None and snap.status in ("delivered", "failed"):
-            if self.hooks.has_handlers(snap):
-                self._spawn(self.hooks.run(self.runtime, snap))
-        if recorded.alert_ids:
-            self._spawn(self.hooks.alerts_changed(self.runtime, recorded.alert_ids))
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        if recorded.alert_ids or (snap is not None and self.hooks.has_handlers(snap)):
+            self.runtime.wake()
 
     async def _db(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """One transaction in a worker thread, retried on lock conflicts and deadlocks."""
@@ -402,11 +402,6 @@ class Flusher:
 
     # Shutdown ------------------------------------------------------------------------
 
-    async def drain(self) -> None:
-        """Wait for hooks and alert posts started so far."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
-
     def stop(self) -> None:
         """Claim nothing more; a running flush returns once its sends are recorded."""
         self._closing = True
@@ -414,5 +409,4 @@ class Flusher:
 
     async def aclose(self) -> None:
         self.stop()
-        await self.drain()
         await self.clients.aclose()

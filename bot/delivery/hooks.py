@@ -9,36 +9,36 @@ def register_hooks(hooks: DeliveryHooks) -> None:
     hooks.on_delivered("sync_inbound_message", mark_message_delivered)
     hooks.on_failed("create_call", show_call_failed)
     hooks.on_delivered("*", log_everything)      # "*" matches every operation
-    hooks.on_alerts(refresh_alert_posts)        # failure alerts changed
+    hooks.on_alerts(queue_alert_posts)          # failure alerts changed
 
-async def mark_message_delivered(runtime: Runtime, row: OutboxRowSnapshot) -> None:
-    client = await runtime.slack_client(row.team_id)
-    ...
+def mark_message_delivered(session: Session, row: OutboxRowSnapshot) -> None:
+    ...  # store what it means, queue the Slack posts that show it (bot.core.slack_posts)
 ```
 
-A handler is `async (runtime, OutboxRowSnapshot) -> None`. The flusher calls it after
-the outcome is committed, in the process that made the delivery, in a task of its own:
-`on_delivered` when Front accepted the request (`row.message_uid` / `row.template_id`
-hold what it answered), `on_failed` when the row became `failed` (it waits for a person:
-Retry or Discard on the alert; a later success calls `on_delivered`). Delivery is
-at-least-once, so a handler may, rarely, run twice for one row: make it idempotent.
-An exception in a handler is logged and changes nothing else. `on_alerts` handlers get
-the ids of the failure alerts a change touched (new failures, a pause, a Retry or
-Discard from the command line), to show them in Slack.
+A handler is `(session, OutboxRowSnapshot) -> None` and runs INSIDE the transaction that
+records the outcome: what it stores, and the Slack posts it queues, commit with the
+outcome or not at all, so a crash between a delivery and its card loses nothing. It must
+be quick and must not call Slack or Front: it queues posts, which are sent afterwards
+and retried. `on_delivered` runs when Front accepted the request (`row.message_uid` /
+`row.template_id` hold what it answered), `on_failed` when the row became `failed` (it
+waits for a person: Retry or Discard; a later success runs `on_delivered`). Delivery is
+at-least-once, so a handler may, rarely, run twice for one row: make it idempotent. A
+handler that raises is rolled back alone (a savepoint) and logged; the outcome stands.
+`on_alerts` handlers get the ids of the failure alerts a change touched (new failures, a
+pause, a Retry or Discard from the command line).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from sqlmodel import Session
 
 from storage.models import OutboxRow
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class OutboxRowSnapshot:
     last_error: str | None
     created_at: datetime
     delivered_at: datetime | None
+    alert_id: int | None = None
 
     @classmethod
     def of(cls, row: OutboxRow) -> OutboxRowSnapshot:
@@ -91,11 +92,12 @@ class OutboxRowSnapshot:
             last_error=row.last_error,
             created_at=row.created_at,
             delivered_at=row.delivered_at,
+            alert_id=row.alert_id,
         )
 
 
-Handler = Callable[["Runtime", OutboxRowSnapshot], Awaitable[None]]
-AlertsHandler = Callable[["Runtime", Sequence[int]], Awaitable[None]]
+Handler = Callable[[Session, OutboxRowSnapshot], None]
+AlertsHandler = Callable[[Session, Sequence[int]], None]
 
 
 class DeliveryHooks:
@@ -125,27 +127,29 @@ class DeliveryHooks:
         table = self._delivered if row.status == "delivered" else self._failed
         return bool(self._handlers(table, row.operation))
 
-    async def run(self, runtime: Runtime, row: OutboxRowSnapshot) -> None:
-        """Run the handlers for how `row` ended; never raises."""
+    def run(self, session: Session, row: OutboxRowSnapshot) -> None:
+        """Run the handlers for how `row` ended, each in a savepoint; never raises."""
+        if row.status not in ("delivered", "failed"):
+            return
         table = self._delivered if row.status == "delivered" else self._failed
         for handler in self._handlers(table, row.operation):
-            try:
-                await handler(runtime, row)
-            except Exception:
-                log.exception(
-                    "delivery hook %s failed for outbox row %s (%s, %s)",
-                    getattr(handler, "__qualname__", handler),
-                    row.id,
-                    row.operation,
-                    row.status,
-                )
+            self._safely(session, handler, row, f"outbox row {row.id} ({row.operation})")
 
-    async def alerts_changed(self, runtime: Runtime, alert_ids: Sequence[int]) -> None:
-        """Run the alert handlers for `alert_ids`; never raises."""
+    def alerts_changed(self, session: Session, alert_ids: Sequence[int]) -> None:
+        """Run the alert handlers for `alert_ids`, each in a savepoint; never raises."""
         if not alert_ids:
             return
         for handler in self._alerts:
-            try:
-                await handler(runtime, alert_ids)
-            except Exception:
-                log.exception("alert hook %s failed for alerts %s", handler, list(alert_ids))
+            self._safely(session, handler, list(dict.fromkeys(alert_ids)), "alerts")
+
+    @staticmethod
+    def _safely(
+        session: Session, handler: Callable[[Session, Any], None], arg: Any, what: str
+    ) -> None:
+        try:
+            with session.begin_nested():
+                handler(session, arg)
+        except Exception:
+            log.exception(
+                "delivery hook %s failed for %s", getattr(handler, "__qualname__", handler), what
+            )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
 
 from bot.delivery.flusher import Flusher
+from bot.delivery.group import Flushable, FlushGroup
 from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.scheduler import DeliveryScheduler
 from bot.runtime import Runtime
@@ -19,17 +21,28 @@ NO_FRONT_CREDENTIALS = (
 )
 
 
-def build_scheduler(runtime: Runtime, hooks: DeliveryHooks) -> DeliveryScheduler | None:
-    """The flusher and its scheduler for this process; `runtime.wake` now reaches it.
+def build_scheduler(
+    runtime: Runtime,
+    hooks: DeliveryHooks,
+    *,
+    others: Sequence[Flushable] = (),
+    deliver: bool = True,
+) -> DeliveryScheduler | None:
+    """The flusher (and `others`: the Slack poster) and their scheduler for this process;
+    `runtime.wake` now reaches it.
 
-    None when Front's credentials are missing: rows then wait in the outbox.
+    Without Front's credentials there is no flusher: rows wait in the outbox (Slack posts
+    still go). None when there is nothing to run.
     """
-    if not runtime.settings.front_configured:
+    members: list[Flushable] = list(others)
+    if deliver and runtime.settings.front_configured:
+        members.insert(0, Flusher(runtime, hooks=hooks))
+    elif deliver:
         log.warning(NO_FRONT_CREDENTIALS)
+    if not members:
         return None
-    scheduler = DeliveryScheduler(
-        Flusher(runtime, hooks=hooks), interval=runtime.settings.flush_interval_seconds
-    )
+    group = members[0] if len(members) == 1 else FlushGroup(*members)
+    scheduler = DeliveryScheduler(group, interval=runtime.settings.flush_interval_seconds)
     runtime.wake = scheduler.wake
     return scheduler
 

@@ -16,7 +16,7 @@ import threading
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.delivery.flusher import Flusher
+from bot.delivery.group import Flushable
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ JOB_ID = "flush-outbox"
 
 
 class DeliveryScheduler:
-    def __init__(self, flusher: Flusher, *, interval: float) -> None:
+    def __init__(self, flusher: Flushable, *, interval: float) -> None:
         self.flusher = flusher
         self.interval = interval
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -1,14 +1,18 @@
-"""Modal submissions, read one way and answered once.
+"""Modal submissions and button clicks, read one way and answered once.
 
 `ViewState` reads `view.state.values` whatever shape Slack sends (a field left empty is
-missing, not null). `metadata` reads a modal's `private_metadata` into its pydantic model.
-`view_submission` turns two steps into a listener: `accept` runs inside Slack's ack window
-(check, and store what was submitted) and raises `InvalidFields` for errors shown next to
-their fields; the listener acks exactly once, then `after` runs (posts, refreshes).
+missing, not null). `metadata` reads a modal's `private_metadata` into its pydantic model,
+`button_value` a button's value. `view_submission` turns two steps into a listener:
+`accept` runs inside Slack's ack window (check, and store what was submitted) and raises
+`InvalidFields` for errors shown next to their fields; the listener acks exactly once,
+then `after` runs (opening or updating views). `on_click` does the same for a button: the
+click is stored, then acked. Neither ever lets an exception reach Slack as a 500.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -18,7 +22,8 @@ from pydantic import BaseModel, ValidationError
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.errors import InvalidFields, UserError
+from bot.core.errors import AlreadyHandled, InvalidFields, UserError
+from bot.core.events import key_of
 from bot.runtime import Runtime
 from bot.slack.places import Place, place_of
 
@@ -28,6 +33,10 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 OUT_OF_DATE = "This form is out of date: close it and start again."
+NOT_SAVED = (
+    "Switchboard could not save this just now. What you typed is still here: "
+    "submit again in a moment."
+)
 
 
 class ViewState:
@@ -104,6 +113,16 @@ class Submission(Generic[M]):
     def user_id(self) -> str:
         return self.place.user_id or ""
 
+    @property
+    def replay_key(self) -> str:
+        """The same view, as it was, submitted again is a replay; after a field error the
+        person changes something (or the view is updated), and that is a new submission."""
+        state = json.dumps((self.view.get("state") or {}).get("values"), sort_keys=True)
+        digest = hashlib.sha256(state.encode()).hexdigest()[:16]
+        return key_of(
+            "view", self.team_id, str(self.view.get("id")), str(self.view.get("hash")), digest
+        )
+
 
 Accept = Callable[[Submission[M]], Awaitable[T]]
 After = Callable[[Submission[M], T], Awaitable[None]]
@@ -149,6 +168,9 @@ def view_submission(
                 place=place_of(body),
             )
             result = await accept(submission)
+        except AlreadyHandled:
+            await ack()  # a replay: the first one's work is done
+            return
         except InvalidFields as exc:
             await ack(
                 response_action="errors",
@@ -158,6 +180,12 @@ def view_submission(
         except UserError as exc:
             await ack(response_action="errors", errors={default_block: str(exc)})
             return
+        except Exception:
+            # The modal stays open with what was typed: nothing is lost, submitting again
+            # is enough once the database answers.
+            log.exception("a form could not be stored")
+            await ack(response_action="errors", errors={default_block: NOT_SAVED})
+            return
         if isinstance(result, Accepted):
             await ack(response_action="clear") if result.clear else await ack()
             result = result.value
@@ -165,5 +193,62 @@ def view_submission(
             await ack()
         if after is not None:
             await after(submission, result)
+
+    return listener
+
+
+def button_value(action: dict[str, Any], model: type[M]) -> M:
+    """A button's value as `model`; a `UserError` when it is not one of ours."""
+    raw = action.get("value")
+    try:
+        return model.model_validate_json(raw if isinstance(raw, str) else "")
+    except ValidationError:
+        raise UserError("That button is out of date; nothing was changed.") from None
+
+
+@dataclass(frozen=True)
+class Click:
+    """One block action, as its handler sees it."""
+
+    runtime: Runtime
+    client: AsyncWebClient
+    body: dict[str, Any]
+    action: dict[str, Any]
+    place: Place
+
+    @property
+    def team_id(self) -> str:
+        """From the verified request: never from the button's value."""
+        return self.place.team_id or ""
+
+    @property
+    def user_id(self) -> str:
+        return self.place.user_id or ""
+
+
+def on_click(handler: Callable[[Click], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """A button listener that stores what the click means, then acks (whatever happened:
+    an error goes on to the app's error handler, which tells the person)."""
+
+    async def listener(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: dict[str, Any],
+    ) -> None:
+        actions = body.get("actions")
+        action = actions[0] if isinstance(actions, list) and actions else {}
+        try:
+            await handler(
+                Click(
+                    runtime=context["runtime"],
+                    client=client,
+                    body=body,
+                    action=action if isinstance(action, dict) else {},
+                    place=place_of(body),
+                )
+            )
+        finally:
+            await ack()
 
     return listener

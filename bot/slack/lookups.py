@@ -12,11 +12,13 @@ import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.mrkdwn import mentioned_channels, mentioned_users
 from bot.runtime import Runtime
+from bot.slack.poster import slack_is_down
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,16 @@ def is_admin(person: dict[str, Any] | None) -> bool:
 
 async def email(runtime: Runtime, client: AsyncWebClient, user_id: str | None) -> str | None:
     return email_of(await user(runtime, client, user_id))
+
+
+async def email_within(
+    runtime: Runtime, client: AsyncWebClient, user_id: str | None, seconds: float
+) -> str | None:
+    """`email`, or None when Slack takes longer than `seconds` (inside an ack window)."""
+    try:
+        return await asyncio.wait_for(email(runtime, client, user_id), seconds)
+    except (TimeoutError, SlackApiError, aiohttp.ClientError, OSError):
+        return None
 
 
 async def all_names(runtime: Runtime, client: AsyncWebClient, user_ids: list[str]) -> list[str]:
@@ -131,11 +143,14 @@ def is_external(channel_info: dict[str, Any]) -> bool:
 
 
 async def externally_shared(client: AsyncWebClient, channel: str) -> bool:
-    """`is_external` for a channel id. When Slack does not say, assume it is: the safe side
-    for anything private (Front's errors, Retry and Discard)."""
+    """`is_external` for a channel id. When Slack will not say, assume it is: the safe side
+    for anything private (Front's errors, Retry and Discard). When Slack is down, raise:
+    ask again later rather than decide blind."""
     try:
         resp = await client.conversations_info(channel=channel)
     except SlackApiError as exc:
+        if slack_is_down(exc):
+            raise
         log.warning("conversations.info %s: %s", channel, exc.response.get("error"))
         return True
     return is_external(resp.get("channel") or {})

@@ -9,6 +9,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.slack_posts import TELL
+from bot.slack.poster import PostContext, PostKinds, slack_is_down
+
 log = logging.getLogger(__name__)
 
 
@@ -30,6 +33,8 @@ async def tell(
             )
             return
         except SlackApiError as exc:
+            if slack_is_down(exc):
+                raise
             log.info("ephemeral in %s refused (%s): DM instead", channel, exc.response.get("error"))
     await client.chat_postMessage(channel=user, text=text, blocks=blocks)
 
@@ -44,3 +49,21 @@ async def post_joining(client: AsyncWebClient, *, channel: str, **message: Any) 
         await client.conversations_join(channel=channel)
         resp = await client.chat_postMessage(channel=channel, **message)
     return resp.data if isinstance(resp.data, dict) else {}
+
+
+async def send_tell(ctx: PostContext) -> None:
+    """The `tell` post (queued with `bot.core.slack_posts.tell`): when Slack is down this
+    raises and the post is retried; a channel that will not take it gets a DM instead."""
+    args = ctx.args
+    await tell(
+        ctx.client,
+        channel=args.get("channel"),
+        user=str(args["user"]),
+        text=str(args["text"]),
+        thread_ts=args.get("thread_ts"),
+        blocks=args.get("blocks"),
+    )
+
+
+def register_posts(kinds: PostKinds) -> None:
+    kinds.add(TELL, send_tell)

@@ -147,7 +147,7 @@ def test_disable_button_patches_the_template(app: RunningApp, fake_slack: FakeSl
                     "block_id": "b",
                     "type": "button",
                     "value": f"{template.id}:1",
-                    "action_ts": "1.2",
+                    "action_ts": f"{time.time():.6f}",
                 }
             ],
         }

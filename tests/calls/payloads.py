@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -96,13 +99,16 @@ def buttons(blocks: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+_CLICKS = itertools.count()
+
+
 def click(
     message: dict[str, Any],
     action_id: str,
     *,
     user_id: str = "U1",
     channel_id: str = "C1",
-    action_ts: str = "1764000000.123456",
+    action_ts: str | None = None,
     thread_ts: str | None = None,
     response_url: str = "",
     is_ephemeral: bool = False,
@@ -123,7 +129,7 @@ def click(
         "user": {"id": user_id, "team_id": "T1", "name": user_id.lower()},
         "api_app_id": "A1",
         "token": "legacy",
-        "trigger_id": f"trig-{action_id}",
+        "trigger_id": f"trig-{action_id}-{uuid.uuid4().hex[:8]}",
         "container": container,
         "channel": {"id": channel_id, "name": "support"},
         "message": {**message, "type": "message"},
@@ -135,7 +141,8 @@ def click(
                 "block_id": block_id,
                 "value": button.get("value"),
                 "text": button.get("text"),
-                "action_ts": action_ts,
+                # Each click has its own action_ts (the same one again is a replay).
+                "action_ts": action_ts or f"{time.time():.6f}{next(_CLICKS) % 10}",
             }
         ],
     }

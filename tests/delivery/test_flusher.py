@@ -248,7 +248,6 @@ async def test_hooks_run_after_commit_and_a_failing_hook_breaks_nothing(
         )
     flusher = Flusher(runtime, hooks=hooks, policy=FAST)
     await flusher.flush()
-    await flusher.drain()
     await flusher.aclose()
     assert ("sync_inbound_message", "delivered", "sim00000001") in seen
     assert any(
@@ -277,7 +276,6 @@ async def test_refused_credentials_pause_the_workspace_and_tell_once_then_a_prob
     # The production hooks: the pause reaches Slack through them.
     flusher = Flusher(runtime, hooks=delivery_hooks(), policy=FAST, idle_wait=0.0)
     await flusher.flush()
-    await flusher.drain()
     got = rows(runtime)
     assert {r.status for r in got.values()} == {"pending"}
     assert all(r.attempts == 0 and r.last_error_status == 401 for r in got.values() if r.id in ids)
@@ -300,7 +298,6 @@ async def test_refused_credentials_pause_the_workspace_and_tell_once_then_a_prob
         assert asyncio.get_running_loop().time() < deadline, "no further probe was made"
         await flusher.flush()
         await asyncio.sleep(0.02)
-    await flusher.drain()
     with session_scope(runtime.engine, readonly=True) as s:
         ws = s.get(Workspace, "T1")
         assert ws is not None and ws.paused_at is not None
@@ -310,7 +307,6 @@ async def test_refused_credentials_pause_the_workspace_and_tell_once_then_a_prob
     sim.state.configure(app_secret=APP_SECRET)
     flusher.idle_wait = 3.0
     await flusher.flush()
-    await flusher.drain()
     await flusher.aclose()
     assert {r.status for r in rows(runtime).values()} == {"delivered"}
     with session_scope(runtime.engine, readonly=True) as s:

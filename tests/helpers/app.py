@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import httpx
 
 from bot.config import Settings
+from bot.delivery.runner import build_scheduler
 from bot.runtime import Runtime
-from bot.server import build_slack_app
+from bot.server import build_slack_app, delivery_hooks, slack_poster
 from bot.web import create_web_app
 from storage import migrate
 from storage.engine import make_engine
@@ -39,7 +40,18 @@ def running_app(settings: Settings, *, migrate_db: bool = True) -> Iterator[Runn
     runtime = Runtime(settings=settings, engine=make_engine(settings.database_url))
     if migrate_db:  # as `serve` does; a no-op on a migrated database
         migrate.upgrade(runtime.engine)
-    web = create_web_app(runtime, build_slack_app(runtime))
+    # As `serve --no-scheduler`: this process posts to Slack what its listeners stored;
+    # tests deliver to Front themselves (tests.helpers.delivery.deliver).
+    scheduler = build_scheduler(
+        runtime, delivery_hooks(), others=[slack_poster(runtime)], deliver=False
+    )
+    assert scheduler is not None
+    web = create_web_app(
+        runtime,
+        build_slack_app(runtime),
+        on_startup=[scheduler.start],
+        on_shutdown=[scheduler.stop],
+    )
     try:
         with serve_in_thread(web) as url:
             yield RunningApp(url, runtime)

@@ -1,22 +1,47 @@
-"""Flush the outbox once, as `serve` does, with every production delivery hook."""
+"""Flush the outbox once, as `serve` does, with every production delivery hook, then post
+to Slack what the hooks queued."""
 
 from __future__ import annotations
 
 import asyncio
 
+from bot.core import slack_posts
+from bot.core.uow import read
 from bot.delivery.flusher import Flusher, FlushStats
 from bot.runtime import Runtime
-from bot.server import delivery_hooks
+from bot.server import delivery_hooks, slack_poster
+
+SETTLE_SECONDS = 10.0
+
+
+async def settle_posts(runtime: Runtime, timeout: float = SETTLE_SECONDS) -> None:
+    """Post what is queued for Slack until nothing is pending (another process's poster
+    may hold some: wait for those too)."""
+    poster = slack_poster(runtime)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await read(runtime, slack_posts.due_count):
+        await poster.flush()
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("Slack posts still pending")
+        await asyncio.sleep(0.01)
 
 
 def deliver(runtime: Runtime) -> FlushStats:
-    """Send what is due to Front (the simulator in tests); returns once the hooks ran."""
+    """Send what is due to Front (the simulator in tests), then the Slack posts its hooks
+    queued (cards, reactions, alerts); returns once they are in (the fake) Slack."""
 
     async def run() -> FlushStats:
         flusher = Flusher(runtime, hooks=delivery_hooks(), idle_wait=0.0)
         try:
-            return await flusher.flush()
+            stats = await flusher.flush()
         finally:
-            await flusher.aclose()  # waits for the hooks
+            await flusher.aclose()
+        await settle_posts(runtime)
+        return stats
 
     return asyncio.run(run())
+
+
+def settle(runtime: Runtime) -> None:
+    """Wait until the Slack posts queued so far are in (the fake) Slack."""
+    asyncio.run(settle_posts(runtime))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,7 +35,7 @@ def command_body(
     team_id: str = "T1",
     channel_id: str = "C1",
     user_id: str = "U1",
-    trigger_id: str = "trig-1",
+    trigger_id: str | None = None,
     response_url: str = "",
 ) -> str:
     return urlencode(
@@ -51,7 +52,8 @@ def command_body(
             "api_app_id": "A1",
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": trigger_id,
+            # Slack gives every command a fresh trigger id (a repeated one is a replay).
+            "trigger_id": trigger_id or f"trig-{uuid.uuid4().hex[:12]}",
         }
     )
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import time
+import uuid
 from typing import Any
 
 from bot.features.messages.ids import MessageIds
@@ -23,7 +26,7 @@ def message_action(
         "is_enterprise_install": False,
         "enterprise": None,
         "callback_id": MessageIds.shortcut,
-        "trigger_id": "trig-shortcut",
+        "trigger_id": f"trig-shortcut-{uuid.uuid4().hex[:8]}",
         "response_url": "",
         "message_ts": message["ts"],
         "message": {"type": "message", **message},
@@ -59,6 +62,9 @@ def view_submission(
     }
 
 
+_CLICKS = itertools.count()
+
+
 def block_actions(
     action_id: str,
     *,
@@ -75,7 +81,7 @@ def block_actions(
         "type": "button",
         "action_id": action_id,
         "block_id": "b",
-        "action_ts": "1700009999.000002",
+        "action_ts": f"{time.time():.6f}{next(_CLICKS) % 10}",  # a replay repeats it
     }
     if value is not None:
         action["value"] = value
@@ -85,7 +91,7 @@ def block_actions(
         "user": {"id": user_id, "team_id": team, "name": user_id.lower()},
         "api_app_id": "A1",
         "token": "legacy",
-        "trigger_id": "trig-button",
+        "trigger_id": f"trig-button-{uuid.uuid4().hex[:8]}",
         "actions": [action],
         "is_enterprise_install": False,
     }

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.delivery.hooks import DeliveryHooks
 from bot.features.admin import commands, listeners, service
 from bot.features.admin.views import TemplateIds
+from bot.slack.poster import PostKinds
 
 
 def register(app: AsyncApp) -> None:
@@ -22,3 +23,7 @@ def register(app: AsyncApp) -> None:
 
 def register_hooks(hooks: DeliveryHooks) -> None:
     service.register_delivery_hooks(hooks)
+
+
+def register_posts(kinds: PostKinds) -> None:
+    """Admins are answered in the moment (ephemeral answers, modals): no posts of its own."""

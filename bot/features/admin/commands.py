@@ -1,31 +1,37 @@
 """`/switchboard`: help, connect, disconnect, and a table other areas add subcommands to.
 
-Every subcommand is an async function called after the ack with keyword arguments
-`client`, `command`, `runtime` and `args` (the text after the subcommand's name). It
-returns the text to show the person (ephemeral), or None when it answered some other way
-(a modal). Raising `UserError` shows its message, through the app's error handler.
+Every subcommand is an async function called with keyword arguments `client`, `command`,
+`runtime` and `args` (the text after the subcommand's name). It runs BEFORE the ack (what
+it stores is stored when Slack hears back) and returns the text to show the person: the
+ack carries it, as an ephemeral answer. Raising `UserError` answers with its message.
+Subcommands that open a modal (`OPENS_MODAL`) run after the ack instead: the modal says it.
 
-To add one: write the function (in its area's listener module) and add one line to
+To add one: write the function (in its feature's listener module) and add one line to
 `SUBCOMMANDS`, plus a line in `bot.features.admin.help.HELP_LINES`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import links
+from bot.core.errors import UserError
+from bot.core.mrkdwn import escape
 from bot.core.uow import in_transaction
 from bot.features.admin import listeners as admin
 from bot.features.admin.help import help_blocks
 from bot.features.alerts import listeners as delivery_alerts
 from bot.runtime import Runtime
+from bot.slack.errors import UNEXPECTED
 from bot.slack.permissions import require_admin
+
+log = logging.getLogger(__name__)
 
 
 class Subcommand(Protocol):
@@ -99,48 +105,42 @@ def split_subcommand(text: str) -> tuple[str, str]:
     return (name.lower() or "help"), args.strip()
 
 
+# These answer with a modal, opened with the command's trigger: ack first, then open.
+OPENS_MODAL = frozenset({"templates"})
+# Longer subcommand names are not ours: never echo a 100 KB word back.
+MAX_NAME = 40
+
+
 def _markdown(text: str) -> dict[str, Any]:
     return SectionBlock(text=MarkdownTextObject(text=text)).to_dict()
 
 
-async def _answer(
-    respond: AsyncRespond | None,
-    client: AsyncWebClient,
-    command: dict[str, Any],
-    *,
-    text: str,
-    blocks: list[dict[str, Any]] | None = None,
-) -> None:
-    # response_url works even where the bot is not a member; fall back to an ephemeral.
-    if respond is not None and command.get("response_url"):
-        await respond(response_type="ephemeral", text=text, blocks=blocks)
-    else:
-        await client.chat_postEphemeral(
-            channel=command["channel_id"], user=command["user_id"], text=text, blocks=blocks
-        )
-
-
 async def switchboard_command(
-    ack: AsyncAck,
-    command: dict[str, Any],
-    respond: AsyncRespond,
-    client: AsyncWebClient,
-    context: dict[str, Any],
+    ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
 ) -> None:
-    await ack()
-    name, args = split_subcommand(command.get("text") or "")
+    name, args = split_subcommand(str(command.get("text") or ""))
     handler = SUBCOMMANDS.get(name)
     if handler is None:
-        await _answer(
-            respond,
-            client,
-            command,
-            text=f"I don't know `/switchboard {name}`. Here is what I can do.",
-            blocks=[_markdown(f"I don't know `/switchboard {name}`."), *help_blocks()],
+        shown = escape(name[:MAX_NAME] + ("…" if len(name) > MAX_NAME else ""))
+        await ack(
+            text=f"I don't know `/switchboard {shown}`. Here is what I can do.",
+            blocks=[_markdown(f"I don't know `/switchboard {shown}`."), *help_blocks()],
         )
         return
-    answer = await handler(client=client, command=command, runtime=context["runtime"], args=args)
-    if answer is not None:
-        await _answer(respond, client, command, text=answer)
-    elif name == "help":
-        await _answer(respond, client, command, text="Switchboard help", blocks=help_blocks())
+    if name == "help":
+        await ack(text="Switchboard help", blocks=help_blocks())
+        return
+    if name in OPENS_MODAL:
+        await ack()
+        await handler(client=client, command=command, runtime=context["runtime"], args=args)
+        return
+    try:
+        answer = await handler(
+            client=client, command=command, runtime=context["runtime"], args=args
+        )
+    except UserError as exc:
+        answer = str(exc)
+    except Exception:
+        log.exception("/switchboard %s failed", name)
+        answer = UNEXPECTED
+    await ack(text=answer or "Done.")

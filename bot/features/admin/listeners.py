@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import UserError
@@ -24,7 +23,7 @@ from bot.features.admin.views import (
     templates_notice_view,
 )
 from bot.runtime import Runtime
-from bot.slack.forms import Submission, view_submission
+from bot.slack.forms import Click, Submission, metadata, on_click, view_submission
 from bot.slack.permissions import require_admin
 
 
@@ -79,8 +78,29 @@ async def templates_subcommand(
     return None
 
 
-def _meta(body: dict[str, Any]) -> TemplateMeta:
-    return TemplateMeta.model_validate_json(body["view"]["private_metadata"])
+# Who may manage templates: every template action checks it, from the verified request.
+MANAGE = "manage message templates"
+
+
+def _meta(click: Click) -> TemplateMeta:
+    """The templates modal's channel, in the clicking person's own workspace."""
+    meta = metadata(click.body.get("view"), TemplateMeta)
+    return meta.model_copy(update={"team_id": click.team_id})
+
+
+def _view_id(click: Click) -> str:
+    view = click.body.get("view")
+    view_id = view.get("id") if isinstance(view, dict) else None
+    if not isinstance(view_id, str):
+        raise UserError("This button is not in a Switchboard form any more.")
+    return view_id
+
+
+def _trigger(click: Click) -> str:
+    trigger = click.body.get("trigger_id")
+    if not isinstance(trigger, str) or not trigger:
+        raise UserError("Slack sent this click without what opens a form; please click again.")
+    return trigger
 
 
 async def _refresh_list(
@@ -92,98 +112,87 @@ async def _refresh_list(
     await client.views_update(view_id=view_id, view=templates_list_view(meta, templates))
 
 
-async def template_add(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-    await ack()
-    await client.views_push(
-        trigger_id=body["trigger_id"], view=template_form_view(_meta(body), None)
+async def _template_add(click: Click) -> None:
+    meta = _meta(click)
+    await require_admin(click.client, click.user_id, MANAGE)
+    await click.client.views_push(trigger_id=_trigger(click), view=template_form_view(meta, None))
+
+
+async def _template_edit(click: Click) -> None:
+    raw = str(click.action.get("value") or "")
+    if not raw.isdigit():
+        raise UserError("That button is out of date; nothing was changed.")
+    meta = _meta(click).model_copy(update={"template_id": int(raw)})
+    await require_admin(click.client, click.user_id, MANAGE)
+    template = await read(
+        click.runtime, admin.get_template, team_id=click.team_id, template_id=int(raw)
+    )
+    await click.client.views_push(
+        trigger_id=_trigger(click), view=template_form_view(meta, template)
     )
 
 
-async def template_edit(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: dict[str, Any],
-) -> None:
-    await ack()
-    runtime: Runtime = context["runtime"]
-    meta = _meta(body).model_copy(update={"template_id": int(action["value"])})
-    pushed = await client.views_push(
-        trigger_id=body["trigger_id"],
-        view=templates_notice_view(LOADING, callback_id=TemplateIds.form_view),
-    )
-    try:
-        template = await read(
-            runtime, admin.get_template, team_id=meta.team_id, template_id=meta.template_id or 0
-        )
-    except UserError as exc:
-        await client.views_update(
-            view_id=pushed["view"]["id"], view=templates_notice_view(str(exc))
-        )
-        return
-    await client.views_update(view_id=pushed["view"]["id"], view=template_form_view(meta, template))
-
-
-async def template_toggle(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: dict[str, Any],
-) -> None:
-    await ack()
-    runtime: Runtime = context["runtime"]
-    meta = _meta(body)
-    template_id, disable = action["value"].split(":")
+async def _template_toggle(click: Click) -> None:
+    template_id, _, disable = str(click.action.get("value") or "").partition(":")
+    if not template_id.isdigit() or disable not in ("0", "1"):
+        raise UserError("That button is out of date; nothing was changed.")
+    meta = _meta(click)
+    await require_admin(click.client, click.user_id, MANAGE)
     await in_transaction(
-        runtime,
+        click.runtime,
         admin.set_template_disabled,
         wake=True,
-        team_id=meta.team_id,
+        team_id=click.team_id,
         slack_channel_id=meta.channel_id,
-        user_id=body["user"]["id"],
+        user_id=click.user_id,
         template_id=int(template_id),
         disabled=disable == "1",
     )
-    await _refresh_list(client, runtime, body["view"]["id"], meta)
+    await _refresh_list(click.client, click.runtime, _view_id(click), meta)
 
 
-async def templates_resync(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
-) -> None:
-    await ack()
-    runtime: Runtime = context["runtime"]
-    meta = _meta(body)
+async def _templates_resync(click: Click) -> None:
+    meta = _meta(click)
+    await require_admin(click.client, click.user_id, MANAGE)
     await in_transaction(
-        runtime,
+        click.runtime,
         admin.resync_templates,
         wake=True,
-        team_id=meta.team_id,
+        team_id=click.team_id,
         slack_channel_id=meta.channel_id,
-        user_id=body["user"]["id"],
+        user_id=click.user_id,
     )
-    await _refresh_list(client, runtime, body["view"]["id"], meta)
+    await _refresh_list(click.client, click.runtime, _view_id(click), meta)
+
+
+template_add = on_click(_template_add)
+template_edit = on_click(_template_edit)
+template_toggle = on_click(_template_toggle)
+templates_resync = on_click(_templates_resync)
 
 
 async def _accept_template(sub: Submission[TemplateMeta]) -> None:
     # A short write inside the ack: it is the only way to answer a clash next to the field.
-    meta = sub.meta
+    await require_admin(sub.client, sub.user_id, MANAGE)
     await in_transaction(
         sub.runtime,
         admin.save_template,
         wake=True,
-        team_id=meta.team_id,
-        slack_channel_id=meta.channel_id,
+        once=sub.replay_key,
+        team_id=sub.team_id,
+        slack_channel_id=sub.meta.channel_id,
         user_id=sub.user_id,
         name=sub.state.text(TemplateIds.name_block, TemplateIds.name_input),
         body=sub.state.text(TemplateIds.body_block, TemplateIds.body_input),
-        template_id=meta.template_id,
+        template_id=sub.meta.template_id,
     )
 
 
 async def _show_list(sub: Submission[TemplateMeta], _saved: None) -> None:
-    await _refresh_list(sub.client, sub.runtime, sub.view["root_view_id"], sub.meta)
+    meta = sub.meta.model_copy(update={"team_id": sub.team_id})
+    root = sub.view.get("root_view_id")
+    if isinstance(root, str):
+        await _refresh_list(sub.client, sub.runtime, root, meta)
 
 
 template_form_submitted = view_submission(

@@ -12,10 +12,8 @@ from sqlmodel import Session, col, select
 
 from bot.core.errors import InvalidFields, UserError
 from bot.core.links import ensure_workspace, list_links, require_link
-from bot.core.uow import in_transaction
 from bot.delivery.hooks import DeliveryHooks, OutboxRowSnapshot
 from bot.delivery.outbox import SlackContext, channel_lane, enqueue
-from bot.runtime import Runtime
 from storage.models import ChannelLink, MessageTemplate, OutboxRow, OutboxStatus, utcnow
 
 CHANNEL_STATUSES = ("ok", "offline")
@@ -203,16 +201,14 @@ def record_template_id(session: Session, *, external_id: str, front_template_id:
         session.add(template)
 
 
-async def template_synced(runtime: Runtime, row: OutboxRowSnapshot) -> None:
+def template_synced(session: Session, row: OutboxRowSnapshot) -> None:
     """Keep the id Front answered for an imported template (shown to admins, used in logs)."""
-    if row.template_id is None:
-        return
-    await in_transaction(
-        runtime,
-        record_template_id,
-        external_id=str(row.payload.get("external_id")),
-        front_template_id=row.template_id,
-    )
+    if row.template_id is not None:
+        record_template_id(
+            session,
+            external_id=str(row.payload.get("external_id")),
+            front_template_id=row.template_id,
+        )
 
 
 def register_delivery_hooks(hooks: DeliveryHooks) -> None:

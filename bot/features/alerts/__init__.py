@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.delivery.hooks import DeliveryHooks
 from bot.features.alerts import listeners, posts
 from bot.features.alerts.views import AlertIds
+from bot.slack.poster import PostKinds
 
 
 def register(app: AsyncApp) -> None:
@@ -16,4 +17,8 @@ def register(app: AsyncApp) -> None:
 
 
 def register_hooks(hooks: DeliveryHooks) -> None:
-    hooks.on_alerts(posts.refresh)
+    hooks.on_alerts(posts.queue_refresh)
+
+
+def register_posts(kinds: PostKinds) -> None:
+    kinds.add(posts.KIND, posts.send_refresh)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import ValidationError
-from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import Session
@@ -14,9 +12,10 @@ from sqlmodel import Session
 from bot.core.errors import UserError
 from bot.core.uow import in_transaction, read
 from bot.delivery import alert_actions, alerts
-from bot.features.alerts import posts as alert_posts
+from bot.features.alerts import posts
 from bot.features.alerts.views import AlertButton
 from bot.runtime import Runtime
+from bot.slack.forms import Click, button_value, on_click
 from bot.slack.lookups import is_external
 from bot.slack.permissions import is_workspace_admin, require_admin
 from bot.slack.say import post_joining
@@ -27,60 +26,55 @@ _CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$|^([CG][A-Z0-9]{6,})$")
 _OFF = {"off", "none", "thread", "threads"}
 
 
-def _button(body: dict[str, Any]) -> tuple[str, str, AlertButton]:
-    """(team, user, button value) of a click on an alert button."""
-    action = (body.get("actions") or [{}])[0]
-    try:
-        button = AlertButton.model_validate_json(action.get("value") or "")
-    except ValidationError:
-        raise UserError("That button is out of date; nothing was changed.") from None
-    user = body.get("user") or {}
-    team = (body.get("team") or {}).get("id") or user.get("team_id")
-    return str(team), str(user.get("id")), button
+def _retry(session: Session, *, team_id: str, alert_id: int, user_id: str) -> None:
+    alert_actions.retry_alert(session, team_id=team_id, alert_id=alert_id, user_id=user_id)
+    posts.queue_refresh(session, [alert_id])
 
 
-async def retry_clicked(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]) -> None:
+async def _retry_clicked(click: Click) -> None:
     # Open to everyone who sees the alert: a retry sends the same requests again with the
     # same external ids (at-least-once, Front does not duplicate) and loses nothing.
-    await ack()
-    runtime: Runtime = context["runtime"]
-    team, user, button = _button(body)
-    # wake: the flusher takes the rows now rather than at its next tick.
+    button = button_value(click.action, AlertButton)
+    # wake: the flusher takes the rows (and the poster the alert) now, not at the next tick.
     await in_transaction(
-        runtime,
-        alert_actions.retry_alert,
+        click.runtime,
+        _retry,
         wake=True,
-        team_id=team,
+        team_id=click.team_id,
         alert_id=button.alert_id,
-        user_id=user,
+        user_id=click.user_id,
     )
-    await alert_posts.refresh(runtime, [button.alert_id])
 
 
-async def discard_clicked(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
-) -> None:
-    await ack()
-    runtime: Runtime = context["runtime"]
-    team, user, button = _button(body)
+def _discard(session: Session, *, alert_id: int, **kwargs: Any) -> alert_actions.AlertActionResult:
+    result = alert_actions.discard_alert(session, alert_id=alert_id, **kwargs)
+    posts.queue_refresh(session, [alert_id])
+    return result
+
+
+async def _discard_clicked(click: Click) -> None:
+    button = button_value(click.action, AlertButton)
     try:
-        admin = await is_workspace_admin(client, user)
+        admin = await is_workspace_admin(click.client, click.user_id)
     except SlackApiError:
         admin = False  # the person who logged the rows may still discard them
     # Later rows of the lanes may go now.
     result = await in_transaction(
-        runtime,
-        alert_actions.discard_alert,
+        click.runtime,
+        _discard,
         wake=True,
-        team_id=team,
+        team_id=click.team_id,
         alert_id=button.alert_id,
-        user_id=user,
+        user_id=click.user_id,
         is_admin=admin,
         confirmed_dependents=button.dependents,
     )
-    await alert_posts.refresh(runtime, [button.alert_id])
     if result.stale:
         raise UserError(result.message)
+
+
+retry_clicked = on_click(_retry_clicked)
+discard_clicked = on_click(_discard_clicked)
 
 
 def parse_channel(text: str) -> str | None:

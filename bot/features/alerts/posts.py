@@ -15,7 +15,7 @@ alert version it shows; a refresh loops until the posts show the latest version.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -25,12 +25,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from bot.core import slack_posts
 from bot.core.uow import in_transaction
 from bot.delivery.alert_summary import AlertSummary, summarize
 from bot.delivery.alerts import PAUSED
 from bot.features.alerts.views import alert_blocks, alert_text
 from bot.runtime import Runtime
 from bot.slack.lookups import externally_shared
+from bot.slack.poster import PostContext, slack_is_down
 from bot.slack.say import post_joining
 from storage.models import DeliveryAlert, DeliveryAlertPost, OutboxRow, Workspace, utcnow
 
@@ -135,16 +137,31 @@ def _version(session: Session, *, alert_id: int) -> int:
     return alert.version if alert is not None else -1
 
 
-async def refresh(runtime: Runtime, alert_ids: Iterable[int]) -> None:
-    """Post or update each alert's Slack messages; never raises (failures are logged).
+LANE = "alert:{}"
+KIND = "alert.refresh"
 
-    The `on_alerts` delivery hook, registered in `bot.features.alerts`."""
-    for alert_id in dict.fromkeys(alert_ids):
-        try:
-            async with runtime.caches.locks(("alert", alert_id)):
-                await _refresh_one(runtime, alert_id)
-        except Exception:
-            log.exception("could not post or update failure alert %s in Slack", alert_id)
+
+def queue_refresh(session: Session, alert_ids: Sequence[int]) -> None:
+    """The `on_alerts` delivery hook: queue each alert's Slack posts (one pending each)."""
+    for alert_id in alert_ids:
+        alert = session.get(DeliveryAlert, alert_id)
+        if alert is None:
+            continue
+        lane = LANE.format(alert_id)
+        slack_posts.enqueue(
+            session,
+            team_id=alert.team_id,
+            lane=lane,
+            kind=KIND,
+            args={"alert_id": alert_id},
+            key=lane,
+        )
+
+
+async def send_refresh(ctx: PostContext) -> None:
+    """Post or update one alert's Slack messages; raises when Slack is down (the post is
+    retried), logs what Slack refuses for good."""
+    await _refresh_one(ctx.runtime, int(ctx.args["alert_id"]))
 
 
 async def _refresh_one(runtime: Runtime, alert_id: int) -> None:
@@ -164,6 +181,7 @@ def _forget(session: Session, *, post_id: int) -> None:
 
 async def _send(runtime: Runtime, p: _Plan) -> None:
     client = await runtime.slack_client(p.summary.team_id)
+    down: SlackApiError | None = None  # Slack failed in a way worth trying again
     blocks = alert_blocks(p.summary)
     text = alert_text(p.summary)
     version = p.summary.version
@@ -193,6 +211,9 @@ async def _send(runtime: Runtime, p: _Plan) -> None:
                 channel,
                 exc.response.get("error"),
             )
+            # The claim goes, so the next try posts it rather than waiting for it to age.
+            await in_transaction(runtime, _forget, post_id=post_id)
+            down = down or (exc if slack_is_down(exc) else None)
             continue
         await in_transaction(runtime, _saved, post_id=post_id, ts=str(resp["ts"]), version=version)
     for post_id, channel, ts in p.to_update:
@@ -206,8 +227,11 @@ async def _send(runtime: Runtime, p: _Plan) -> None:
                 ts,
                 exc.response.get("error"),
             )
+            down = down or (exc if slack_is_down(exc) else None)
             continue
         await in_transaction(runtime, _saved, post_id=post_id, ts=None, version=version)
+    if down is not None:
+        raise down
 
 
 async def _tell_privately(
@@ -223,4 +247,6 @@ async def _tell_privately(
             channel=channel, user=user, thread_ts=thread_ts or None, blocks=blocks, text=text
         )
     except SlackApiError as exc:
+        if slack_is_down(exc):
+            raise
         log.warning("alert: could not tell %s in %s: %s", user, channel, exc.response.get("error"))

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.delivery.hooks import DeliveryHooks
 from bot.features.calls import cards, followups, listeners
 from bot.features.calls.ids import STATUS_ACTION, THREAD_RECORDING_ACTION, CallIds
+from bot.slack.poster import PostKinds
 
 
 def register(app: AsyncApp) -> None:
@@ -28,3 +29,8 @@ def register(app: AsyncApp) -> None:
 
 def register_hooks(hooks: DeliveryHooks) -> None:
     cards.register_hooks(hooks)
+
+
+def register_posts(kinds: PostKinds) -> None:
+    cards.register_posts(kinds)
+    followups.register_posts(kinds)

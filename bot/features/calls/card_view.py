@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.core.mrkdwn import escape
 from bot.core.phones import display_handle
 from bot.features.calls.ids import CallIds, CallRef, TransferRef
 from bot.features.calls.lifecycle import Status, is_final, next_statuses, status_label
@@ -47,7 +48,8 @@ def _when(moment: datetime) -> str:
     return f"<!date^{seconds}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
-def _party(call: Call) -> str:
+def party_text(call: Call) -> str:
+    """Who the call was with, as typed (not escaped: escape where it is shown)."""
     handle = display_handle(call.party_handle)
     return f"{call.party_name} ({handle})" if call.party_name else handle
 
@@ -55,7 +57,7 @@ def _party(call: Call) -> str:
 def card_text(call: Call) -> str:
     """The notification text of a card (and what screen readers say)."""
     verb = "received from" if call.direction == Direction.inbound else "placed to"
-    return f"Call {verb} {_party(call)}: {status_label(call.status)}"
+    return f"Call {verb} {escape(party_text(call))}: {status_label(call.status)}"
 
 
 def delivery_line(card: CallCard, alert_url: str | None = None) -> str:
@@ -68,7 +70,7 @@ def delivery_line(card: CallCard, alert_url: str | None = None) -> str:
                 if alert_url
                 else " The alert in this thread offers Retry and Discard."
             )
-            reason = f" ({card.failure[:150]})" if card.failure else ""
+            reason = f" ({escape(card.failure[:150])})" if card.failure else ""
             return f":x: Not in Front: delivery failed{reason}.{where}"
         case DeliveryState.discarded:
             return ":no_entry_sign: Not in Front: a delivery was discarded"
@@ -81,13 +83,15 @@ def call_card_blocks(card: CallCard, *, alert_url: str | None = None) -> list[di
     icon = ":telephone_receiver:" if call.direction == Direction.inbound else ":phone:"
     verb = "received from" if call.direction == Direction.inbound else "placed to"
     leg = f" · leg {card.leg}" if card.leg > 1 else ""
-    agent = f"<@{call.agent_user_id}>" if call.agent_user_id else (call.agent_email or "nobody")
+    agent = (
+        f"<@{call.agent_user_id}>" if call.agent_user_id else escape(call.agent_email or "nobody")
+    )
     status = f"*{status_label(call.status)}*"
     if card.last_changed_by:
         status += f" (by <@{card.last_changed_by}>)"
     blocks: list[Block] = [
         SectionBlock(
-            text=_md(f"{icon} *Call {verb} {_party(call)}*{leg}"),
+            text=_md(f"{icon} *Call {verb} {escape(party_text(call))}*{leg}"),
             fields=[
                 _md(f"*Status*\n{status}"),
                 _md(f"*Teammate*\n{agent}"),

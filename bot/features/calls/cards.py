@@ -1,26 +1,27 @@
-"""Keeping a call card in Slack up to date: after a click, and when a delivery ends.
+"""The call card in Slack: posted once the call is stored, and updated whenever it changes
+(a click, a delivery's end), always from what is stored when the post goes.
 
-`refresh_call_card` reads the call and its deliveries and rewrites the card in place.
-`register_hooks` subscribes it to the flusher's delivery hooks (wired in
-`bot/server.py`), so the card moves from "queued" to "in Front" or "failed" on its own.
+`send_card` is the `call.card` Slack post (`bot.slack.poster`); `on_delivery_ended` is
+the delivery hook that queues it when one of the call's requests reaches Front or fails.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
+from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session, select
 
-from bot.core.uow import in_transaction, read
+from bot.core import slack_posts
+from bot.core.mrkdwn import escape
+from bot.core.slack_posts import PostJob
+from bot.core.uow import read
 from bot.delivery.hooks import DeliveryHooks, OutboxRowSnapshot
-from bot.features.calls import service as calls
-from bot.features.calls import state
-from bot.features.calls.card_view import call_card_blocks, card_text
-from bot.runtime import Runtime
+from bot.features.calls import service, state
+from bot.features.calls.card_view import call_card_blocks, card_text, party_text
 from bot.slack.lookups import permalink
-from storage.models import DeliveryState
+from bot.slack.poster import PostContext, PostKinds
+from storage.models import Call, DeliveryState
 
 log = logging.getLogger(__name__)
 
@@ -33,62 +34,86 @@ CALL_OPERATIONS = (
     "add_call_recording",
 )
 
-# How long a failed delivery's card waits for its alert to be posted, to link to it.
-ALERT_WAIT_SECONDS = 3.0
 
-
-async def refresh_call_card(
-    runtime: Runtime, external_call_id: str, *, client: AsyncWebClient | None = None
-) -> None:
-    """Rewrite the call's card from what is stored (status, buttons, delivery state)."""
-    # Two refreshes of one card run one after the other: an older read never overwrites
-    # a newer card.
-    async with runtime.caches.locks(("call card", external_call_id)):
-        card = await read(runtime, state.call_card, external_call_id=external_call_id)
-        call = card.call
-        if call.delivery_state != card.delivery:  # a write only when it changed
-            await in_transaction(
-                runtime, state.sync_delivery_state, external_call_id=external_call_id
-            )
-        if call.card_ts is None:
-            return
-        client = client or await runtime.slack_client(call.team_id)
-        alert_url = None
-        if card.delivery == DeliveryState.failed and card.alert_channel_id and card.alert_ts:
-            alert_url = await permalink(client, card.alert_channel_id, card.alert_ts)
-        await client.chat_update(
+async def send_card(ctx: PostContext) -> dict[str, Any] | None:
+    """Post the card (first time) or update it; returns the new card's ts."""
+    external_call_id = str(ctx.args["external_call_id"])
+    try:
+        card = await read(ctx.runtime, state.call_card, external_call_id=external_call_id)
+    except service.CallNotFound:
+        log.info("call %s is gone; no card to show", external_call_id)
+        return None
+    call, client = card.call, ctx.client
+    alert_url = None
+    if card.delivery == DeliveryState.failed and card.alert_channel_id and card.alert_ts:
+        alert_url = await permalink(client, card.alert_channel_id, card.alert_ts)
+    blocks = call_card_blocks(card, alert_url=alert_url)
+    if call.card_ts is None:
+        if ctx.args.get("update_only"):
+            return None  # its pending post shows all this when it goes
+        posted = await client.chat_postMessage(
             channel=call.slack_channel_id,
-            ts=call.card_ts,
+            thread_ts=call.thread_ts,
             text=card_text(call),
-            blocks=call_card_blocks(card, alert_url=alert_url),
+            blocks=blocks,
         )
+        return {"ts": str(posted["ts"])}
+    await client.chat_update(
+        channel=call.slack_channel_id, ts=call.card_ts, text=card_text(call), blocks=blocks
+    )
+    return None
 
 
-async def on_call_delivery_ended(runtime: Runtime, row: OutboxRowSnapshot) -> None:
-    """Delivery hook: a call's request was delivered or failed; show it on the card."""
+def record_card(session: Session, job: PostJob, result: dict[str, Any] | None) -> None:
+    external_call_id = str(job.args["external_call_id"])
+    if result and result.get("ts"):
+        service.card_posted(session, external_call_id=external_call_id, ts=str(result["ts"]))
+    try:
+        state.sync_delivery_state(session=session, external_call_id=external_call_id)
+    except service.CallNotFound:
+        pass
+
+
+def card_failed(session: Session, job: PostJob, error: str) -> None:
+    """Slack will not take the card (the channel is private and the bot not in it, or it
+    is gone): the person who logged the call hears it in a DM; the call still goes."""
+    call = session.exec(
+        select(Call).where(Call.external_call_id == str(job.args["external_call_id"]))
+    ).first()
+    if call is None or call.card_ts is not None:
+        return
+    slack_posts.tell(
+        session,
+        team_id=call.team_id,
+        user=call.created_by,
+        text=(
+            f"I couldn't post the card of your call with {escape(party_text(call))} in "
+            f"<#{call.slack_channel_id}> ({escape(error)}). The call is logged and goes to "
+            "Front; invite me there (`/invite @Switchboard`) to see its card next time."
+        ),
+    )
+
+
+def on_delivery_ended(session: Session, row: OutboxRowSnapshot) -> None:
+    """Delivery hook: a call's request was delivered or failed; the card shows it (after
+    the failure alert, when there is one, so that it can link to it)."""
     external_call_id = row.path.get("external_call_id") or row.payload.get("external_call_id")
     if not external_call_id:
         return
-    if row.status == "failed":
-        # The failure alert is posted beside this hook, at the same time: give it a moment
-        # so that the card can link to it.
-        await _wait_for_alert_post(runtime, row.id)
-    try:
-        await refresh_call_card(runtime, str(external_call_id))
-    except calls.CallNotFound:
-        log.info("call %s is gone; no card to refresh", external_call_id)
-
-
-async def _wait_for_alert_post(runtime: Runtime, row_id: int) -> None:
-    deadline = time.monotonic() + ALERT_WAIT_SECONDS
-    while not await read(runtime, state.delivery_alert_posted, row_id=row_id):
-        if time.monotonic() >= deadline:
-            return
-        await asyncio.sleep(0.05)
+    call = session.exec(select(Call).where(Call.external_call_id == str(external_call_id))).first()
+    if call is None:
+        return
+    if row.status == "failed" and row.alert_id is not None:
+        service.queue_card(session, call, lane=f"alert:{row.alert_id}")
+    else:
+        service.queue_card(session, call)
 
 
 def register_hooks(hooks: DeliveryHooks) -> None:
-    """Subscribe call cards to the end of each call delivery (bot/delivery/hooks.py)."""
     for operation in CALL_OPERATIONS:
-        hooks.on_delivered(operation, on_call_delivery_ended)
-        hooks.on_failed(operation, on_call_delivery_ended)
+        hooks.on_delivered(operation, on_delivery_ended)
+        hooks.on_failed(operation, on_delivery_ended)
+
+
+def register_posts(kinds: PostKinds) -> None:
+    kinds.add(service.CARD, send_card, record_card, card_failed)

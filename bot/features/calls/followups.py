@@ -2,7 +2,10 @@
 card's modals or from an audio file shared in the call's thread.
 
 Each modal is checked inside its ack (a call gone, an empty summary, a file that is not
-audio are answered next to the field, the text intact); files are fetched after it.
+audio are answered next to the field, the text intact) and stored there: a summary as its
+request to Front; a transcript or a recording as a Slack post that fetches the file,
+matches the speakers and queues the request (`call.transcript`, `call.recording`), so a
+Slack outage after the ack delays it and loses nothing.
 """
 
 from __future__ import annotations
@@ -10,24 +13,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session
 
+from bot.core import slack_posts
 from bot.core.errors import InvalidFields, UserError
+from bot.core.events import key_of, remember
 from bot.core.mrkdwn import escape
+from bot.core.slack_posts import PostJob
 from bot.core.uow import in_transaction, read
 from bot.delivery.outbox import FileToSend
 from bot.features.calls import lifecycle, service, transcripts
-from bot.features.calls.cards import refresh_call_card
 from bot.features.calls.forms import (
     FIELD_BLOCKS,
-    RecordingForm,
-    TranscriptForm,
     read_recording,
     read_summary,
     read_transcript,
@@ -35,12 +36,11 @@ from bot.features.calls.forms import (
 from bot.features.calls.ids import CallFormMeta, CallIds, RecordingOffer
 from bot.features.calls.state import calls_in_thread
 from bot.features.calls.views import recording_offer_blocks
-from bot.runtime import Runtime
 from bot.slack import lookups
-from bot.slack.errors import UNEXPECTED
 from bot.slack.files import MAX_ATTACHMENT_BYTES, SlackFile, fetch_file, parse_files
-from bot.slack.forms import Submission, view_submission
-from bot.slack.say import tell
+from bot.slack.forms import Click, Submission, button_value, on_click, view_submission
+from bot.slack.poster import PostContext, PostKinds
+from storage.models import Call
 
 log = logging.getLogger(__name__)
 
@@ -52,80 +52,59 @@ MAX_MEMBERS_TO_RESOLVE = 50
 Form = Submission[CallFormMeta]
 
 
-async def _tell_submitter(client: AsyncWebClient, meta: CallFormMeta, text: str) -> None:
-    """`tell` the person who submitted a call form, in the call's thread."""
-    await tell(
-        client, channel=meta.channel_id, user=meta.user_id, text=text, thread_ts=meta.thread_ts
-    )
-
-
-async def _queued(sub: Form, text: str) -> None:
-    await _tell_submitter(sub.client, sub.meta, text)
-    await refresh_call_card(sub.runtime, sub.meta.external_call_id, client=sub.client)
-
-
-async def _check_call(sub: Form, field: str) -> None:
-    """The form's call may be gone since the modal opened: one indexed read, inside the
-    ack, so the person is told in the modal with their text intact."""
-    try:
-        await read(
-            sub.runtime,
-            service.get_call,
-            team_id=sub.meta.team_id,
-            external_call_id=sub.meta.external_call_id,
-        )
-    except service.CallNotFound as exc:
-        raise InvalidFields({field: str(exc)}) from None
-
-
 def typed_back(what: str, typed: str) -> str:
     """The person's own text, quoted and escaped, so a failure after the ack loses nothing."""
     quoted = "\n".join("> " + escape(line) for line in typed.splitlines() or [""])
     return f"Your {what}, so that it is not lost:\n{quoted}"
 
 
-async def _not_stored(sub: Form, exc: Exception, what: str, typed: str) -> None:
-    """Storing failed after the modal closed: say why, with what the person typed."""
-    if isinstance(exc, UserError):
-        why = str(exc)
-    else:
-        log.exception("storing a call's %s failed", what, exc_info=exc)
-        why = UNEXPECTED
-    await _tell_submitter(sub.client, sub.meta, f"{why}\n{typed_back(what, typed)}")
+def _call_of(session: Session, args: dict[str, Any]) -> Call:
+    return service.get_call(
+        session, team_id=args["team_id"], external_call_id=args["external_call_id"]
+    )
+
+
+def _call_args(sub: Form, field: str) -> dict[str, Any]:
+    """What a follow-up needs of its form: the call (from the verified team), who sent it."""
+    return {
+        "team_id": sub.team_id,
+        "external_call_id": sub.meta.external_call_id,
+        "user": sub.user_id,
+        "field": field,
+    }
 
 
 # Summary -------------------------------------------------------------------------------
 
 
-async def _accept_summary(sub: Form) -> str:
+def _store_summary(session: Session, *, args: dict[str, Any], content: str) -> None:
+    call = service.add_summary(
+        session,
+        team_id=args["team_id"],
+        external_call_id=args["external_call_id"],
+        content=content,
+        user_id=args["user"],
+    )
+    service.tell_about(session, call, user=args["user"], text="Summary queued for Front.")
+
+
+async def _accept_summary(sub: Form) -> None:
     content = read_summary(sub.state)
-    await _check_call(sub, "summary")
-    return content
-
-
-async def _add_summary(sub: Form, content: str) -> None:
     try:
         await in_transaction(
             sub.runtime,
-            service.add_summary,
+            _store_summary,
             wake=True,
-            team_id=sub.meta.team_id,
-            external_call_id=sub.meta.external_call_id,
+            once=sub.replay_key,
+            args=_call_args(sub, "summary"),
             content=content,
-            user_id=sub.meta.user_id,
         )
-    except Exception as exc:
-        await _not_stored(sub, exc, "summary", content)
-        return
-    await _queued(sub, "Summary queued for Front.")
+    except service.CallNotFound as exc:
+        raise InvalidFields({"summary": str(exc)}) from None
 
 
 summary_submitted = view_submission(
-    CallFormMeta,
-    _accept_summary,
-    _add_summary,
-    blocks=FIELD_BLOCKS,
-    default_block=CallIds.summary_block,
+    CallFormMeta, _accept_summary, blocks=FIELD_BLOCKS, default_block=CallIds.summary_block
 )
 
 
@@ -153,48 +132,71 @@ async def _read_transcript_file(
     return utterances
 
 
-@dataclass(frozen=True)
-class _Transcript:
-    form: TranscriptForm
-    # An uploaded file still arriving when the ack had to go.
-    pending: asyncio.Future[list[transcripts.Utterance]] | None = None
-
-
-async def _accept_transcript(sub: Form) -> _Transcript:
-    form = read_transcript(sub.state)
-    await _check_call(sub, form.field)
-    if form.file is None:
-        return _Transcript(form)
-    # An uploaded file can only be checked once fetched. A transcript is a small text file
-    # on Slack's own servers (files.info + one download, usually well under a second), so
-    # it is fetched inside the 3 s ack window, giving at most 1.5 s: when it arrives in
-    # time, an unreadable or empty file is answered next to the field with the modal still
-    # open. When Slack is slow, the modal closes and the answer comes in the call's thread
-    # instead; the fetch is never cut short.
-    fetch = asyncio.ensure_future(_read_transcript_file(sub.client, form.file))
-    done, _pending = await asyncio.wait({fetch}, timeout=TRANSCRIPT_FETCH_IN_ACK_SECONDS)
-    if fetch not in done:
-        return _Transcript(form, pending=fetch)
-    try:
-        utterances = fetch.result()
-    except UserError as exc:
-        raise InvalidFields({form.field: str(exc)}) from None
-    return _Transcript(TranscriptForm(utterances=utterances, text=form.text, file=form.file))
-
-
-async def _teammate_test(sub: Form, speakers: set[str]) -> Callable[[str], bool]:
-    """Who in the transcript is a teammate: the call's people first, the channel if need be."""
-    runtime, client, meta = sub.runtime, sub.client, sub.meta
-    call = await read(
-        runtime, service.get_call, team_id=meta.team_id, external_call_id=meta.external_call_id
+def _queue_transcript(session: Session, *, args: dict[str, Any]) -> None:
+    call = _call_of(session, args)  # gone since the modal opened: said in the modal
+    slack_posts.enqueue(
+        session,
+        team_id=call.team_id,
+        lane=service.slack_lane(session, call),
+        kind=service.TRANSCRIPT,
+        args=args,
     )
-    people = [u for u in (call.agent_user_id, call.created_by, meta.user_id) if u]
+
+
+async def _accept_transcript(sub: Form) -> None:
+    form = read_transcript(sub.state)
+    args = _call_args(sub, form.field)
+    if form.file is not None:
+        # An uploaded file can only be checked once fetched. A transcript is a small text
+        # file on Slack's own servers, so it is fetched inside the ack window, giving it at
+        # most 1.5 s: in time, an unreadable or empty file is answered next to the field.
+        # When Slack is slow, the post that stores it fetches it again and tells the person.
+        fetch = asyncio.ensure_future(_read_transcript_file(sub.client, form.file))
+        done, _ = await asyncio.wait({fetch}, timeout=TRANSCRIPT_FETCH_IN_ACK_SECONDS)
+        if fetch in done:
+            try:
+                utterances = fetch.result()
+            except UserError as exc:
+                raise InvalidFields({form.field: str(exc)}) from None
+            args["lines"] = [[u.speaker, u.content, u.start_seconds] for u in utterances]
+        else:
+            fetch.cancel()
+            args["file"] = form.file
+    else:
+        args["lines"] = [[u.speaker, u.content, u.start_seconds] for u in form.utterances]
+        args["typed"] = form.text
+    try:
+        await in_transaction(
+            sub.runtime, _queue_transcript, wake=True, once=sub.replay_key, args=args
+        )
+    except service.CallNotFound as exc:
+        raise InvalidFields({form.field: str(exc)}) from None
+
+
+transcript_submitted = view_submission(
+    CallFormMeta,
+    _accept_transcript,
+    blocks=FIELD_BLOCKS,
+    default_block=CallIds.transcript_text_block,
+)
+
+
+async def _teammate_test(ctx: PostContext, speakers: set[str]) -> Callable[[str], bool]:
+    """Who in the transcript is a teammate: the call's people first, the channel if need be."""
+    runtime, client, args = ctx.runtime, ctx.client, ctx.args
+    call = await read(
+        runtime,
+        service.get_call,
+        team_id=args["team_id"],
+        external_call_id=args["external_call_id"],
+    )
+    people = [u for u in (call.agent_user_id, call.created_by, args["user"]) if u]
     is_teammate = transcripts.teammate_matcher(await lookups.all_names(runtime, client, people))
     if all(is_teammate(s) for s in speakers):
         return is_teammate
     try:
         resp = await client.conversations_members(
-            channel=meta.channel_id, limit=MAX_MEMBERS_TO_RESOLVE + 1
+            channel=call.slack_channel_id, limit=MAX_MEMBERS_TO_RESOLVE + 1
         )
         members = [str(m) for m in resp.get("members") or []]
     except SlackApiError:  # e.g. the app lacks channels:read; the call's people must do
@@ -204,118 +206,138 @@ async def _teammate_test(sub: Form, speakers: set[str]) -> Callable[[str], bool]
     return transcripts.teammate_matcher(await lookups.all_names(runtime, client, people + members))
 
 
-def _as_text(utterances: list[transcripts.Utterance]) -> str:
-    """A file's transcript as `Speaker: text` lines (what pasting it would look like)."""
-    return "\n".join(f"{u.speaker}: {u.content}" for u in utterances)
+async def send_transcript(ctx: PostContext) -> list[dict[str, Any]]:
+    """The `call.transcript` post: the file fetched if need be, the speakers matched."""
+    if ctx.args.get("file"):
+        utterances = await _read_transcript_file(ctx.client, ctx.args["file"])
+    else:
+        utterances = [transcripts.Utterance(s, c, t) for s, c, t in ctx.args["lines"]]
+    is_teammate = await _teammate_test(ctx, {u.speaker for u in utterances})
+    return [dict(line) for line in transcripts.front_lines(utterances, is_teammate)]
 
 
-async def _add_transcript(sub: Form, accepted: _Transcript) -> None:
-    utterances = accepted.form.utterances
-    if accepted.pending is not None:
-        try:
-            utterances = await accepted.pending
-        except UserError as exc:
-            await _tell_submitter(sub.client, sub.meta, str(exc))
-            return
-    try:
-        is_teammate = await _teammate_test(sub, {u.speaker for u in utterances})
-        lines = transcripts.front_lines(utterances, is_teammate)
-        await in_transaction(
-            sub.runtime,
-            service.add_transcript,
-            wake=True,
-            team_id=sub.meta.team_id,
-            external_call_id=sub.meta.external_call_id,
-            lines=lines,
-            user_id=sub.meta.user_id,
-        )
-    except Exception as exc:
-        typed = accepted.form.text or _as_text(utterances)
-        await _not_stored(sub, exc, "transcript", typed)
-        return
-    await _queued(sub, f"Transcript ({len(lines)} lines) queued for Front.")
-
-
-transcript_submitted = view_submission(
-    CallFormMeta,
-    _accept_transcript,
-    _add_transcript,
-    blocks=FIELD_BLOCKS,
-    default_block=CallIds.transcript_text_block,
-)
+def record_transcript(session: Session, job: PostJob, lines: list[dict[str, Any]]) -> None:
+    args = job.args
+    call = service.add_transcript(
+        session,
+        team_id=args["team_id"],
+        external_call_id=args["external_call_id"],
+        lines=lines,
+        user_id=args["user"],
+    )
+    text = f"Transcript ({len(lines)} lines) queued for Front."
+    service.tell_about(session, call, user=args["user"], text=text)
 
 
 # Recording -----------------------------------------------------------------------------
 
 
-async def _add_recording(
-    runtime: Runtime,
-    client: AsyncWebClient,
-    *,
-    team_id: str,
-    external_call_id: str,
-    recording_type: str,
-    file: SlackFile,
-    user_id: str,
-) -> str:
-    content_type = lifecycle.audio_type(file.filename, file.mimetype)
-    if content_type is None:
-        lifecycle.check_recording(file.filename, file.mimetype)  # raises, saying why
-    assert content_type is not None
-    data = await fetch_file(client, file, max_bytes=MAX_ATTACHMENT_BYTES)
-    await in_transaction(
-        runtime,
-        service.add_recording,
-        wake=True,
-        team_id=team_id,
-        external_call_id=external_call_id,
-        recording_type=recording_type,
-        file=FileToSend(filename=file.filename, content_type=content_type, data=data),
-        user_id=user_id,
+def _queue_recording(session: Session, *, args: dict[str, Any]) -> None:
+    call = _call_of(session, args)
+    slack_posts.enqueue(
+        session,
+        team_id=call.team_id,
+        lane=service.slack_lane(session, call),
+        kind=service.RECORDING,
+        args=args,
     )
-    kind = "Voicemail" if recording_type == lifecycle.RecordingType.voicemail else "Recording"
-    return f"{kind} {file.filename} queued for Front."
 
 
-async def _accept_recording(sub: Form) -> RecordingForm:
+async def _accept_recording(sub: Form) -> None:
     form = read_recording(sub.state)
-    await _check_call(sub, "recording")
-    return form
-
-
-async def _store_recording(sub: Form, form: RecordingForm) -> None:
+    args = {
+        **_call_args(sub, "recording"),
+        "file": form.file,
+        "recording_type": form.recording_type,
+    }
     try:
-        file = await _resolve_file(sub.client, form.file)
-        done = await _add_recording(
-            sub.runtime,
-            sub.client,
-            team_id=sub.meta.team_id,
-            external_call_id=sub.meta.external_call_id,
-            recording_type=form.recording_type,
-            file=file,
-            user_id=sub.meta.user_id,
+        await in_transaction(
+            sub.runtime, _queue_recording, wake=True, once=sub.replay_key, args=args
         )
-    except UserError as exc:
-        await _tell_submitter(sub.client, sub.meta, str(exc))
-        return
-    await _queued(sub, done)
+    except service.CallNotFound as exc:
+        raise InvalidFields({"recording": str(exc)}) from None
 
 
 recording_submitted = view_submission(
     CallFormMeta,
     _accept_recording,
-    _store_recording,
     blocks=FIELD_BLOCKS,
     default_block=CallIds.recording_file_block,
 )
 
 
+async def send_recording(ctx: PostContext) -> FileToSend:
+    """The `call.recording` post: the audio file fetched (up to Front's 25 MB)."""
+    file = await _resolve_file(ctx.client, ctx.args["file"])
+    content_type = lifecycle.audio_type(file.filename, file.mimetype)
+    if content_type is None:
+        lifecycle.check_recording(file.filename, file.mimetype)  # raises, saying why
+    assert content_type is not None
+    data = await fetch_file(ctx.client, file, max_bytes=MAX_ATTACHMENT_BYTES)
+    return FileToSend(filename=file.filename, content_type=content_type, data=data)
+
+
+def record_recording(session: Session, job: PostJob, file: FileToSend) -> None:
+    args = job.args
+    call = service.add_recording(
+        session,
+        team_id=args["team_id"],
+        external_call_id=args["external_call_id"],
+        recording_type=args["recording_type"],
+        file=file,
+        user_id=args["user"],
+    )
+    kind = (
+        "Voicemail" if args["recording_type"] == lifecycle.RecordingType.voicemail else "Recording"
+    )
+    service.tell_about(
+        session, call, user=args["user"], text=f"{kind} {escape(file.filename)} queued for Front."
+    )
+
+
+def followup_failed(session: Session, job: PostJob, error: str) -> None:
+    """A transcript or recording Slack would not give us, or the call is gone: the person
+    is told why (with a pasted transcript given back), in the call's thread if it exists."""
+    args, what = job.args, "transcript" if job.kind == service.TRANSCRIPT else "recording"
+    text = f"Your {what} was not added to the call: {escape(error)}"
+    if args.get("typed"):
+        text += "\n" + typed_back(what, str(args["typed"]))
+    try:
+        call = _call_of(session, args)
+    except service.CallNotFound:
+        slack_posts.tell(session, team_id=args["team_id"], user=args["user"], text=text)
+        return
+    service.tell_about(session, call, user=args["user"], text=text)
+
+
 # An audio file shared in a call's thread ---------------------------------------------
 
 
-async def file_shared(
-    event: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+def _offer(
+    session: Session,
+    *,
+    event_id: str,
+    team_id: str,
+    channel: str,
+    thread_ts: str,
+    user: str,
+    files: list[SlackFile],
 ) -> None:
+    remember(session, key_of("event", event_id))  # Slack's retry of this event: no repeat
+    legs = calls_in_thread(session, team_id=team_id, slack_channel_id=channel, thread_ts=thread_ts)
+    for file in files[:3] if legs else []:
+        slack_posts.tell(
+            session,
+            team_id=team_id,
+            user=user,
+            channel=channel,
+            thread_ts=thread_ts,
+            text=f"Send {file.filename} to Front as this call's recording?",
+            blocks=recording_offer_blocks(file.filename, file.id, legs),
+        )
+
+
+async def file_shared(body: dict[str, Any], event: dict[str, Any], context: dict[str, Any]) -> None:
     """Offer to send an audio file shared in a call's thread as the call's recording."""
     thread_ts, channel, user = event.get("thread_ts"), event.get("channel"), event.get("user")
     if not thread_ts or not channel or not user or thread_ts == event.get("ts"):
@@ -324,46 +346,35 @@ async def file_shared(
     audio = [f for f in files if lifecycle.audio_type(f.filename, f.mimetype)]
     if not audio:
         return
-    legs = await read(
+    await in_transaction(
         context["runtime"],
-        calls_in_thread,
+        _offer,
+        wake=True,
+        event_id=str(body.get("event_id") or event.get("ts")),
         team_id=context["team_id"],
-        slack_channel_id=str(channel),
+        channel=str(channel),
         thread_ts=str(thread_ts),
+        user=str(user),
+        files=audio,
     )
-    if not legs:
-        return
-    for file in audio[:3]:
-        await client.chat_postEphemeral(
-            channel=str(channel),
-            user=str(user),
-            thread_ts=str(thread_ts),
-            text=f"Send {file.filename} to Front as this call's recording?",
-            blocks=recording_offer_blocks(file.filename, file.id, legs),
-        )
 
 
-async def thread_recording_clicked(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: dict[str, Any],
-    respond: AsyncRespond,
-) -> None:
-    await ack()
-    runtime: Runtime = context["runtime"]
-    offer = RecordingOffer.model_validate_json(action["value"])
-    info = await client.files_info(file=offer.file_id)
-    file = SlackFile.model_validate(info["file"])
-    done = await _add_recording(
-        runtime,
-        client,
-        team_id=context["team_id"],
-        external_call_id=offer.external_call_id,
-        recording_type=offer.recording_type,
-        file=file,
-        user_id=body["user"]["id"],
-    )
-    await respond(replace_original=True, response_type="ephemeral", text=done)
-    await refresh_call_card(runtime, offer.external_call_id, client=client)
+async def _thread_recording_clicked(click: Click) -> None:
+    offer = button_value(click.action, RecordingOffer)
+    args = {
+        "team_id": click.team_id,
+        "external_call_id": offer.external_call_id,
+        "user": click.user_id,
+        "field": "recording",
+        "file": {"id": offer.file_id},
+        "recording_type": offer.recording_type,
+    }
+    await in_transaction(click.runtime, _queue_recording, wake=True, args=args)
+
+
+thread_recording_clicked = on_click(_thread_recording_clicked)
+
+
+def register_posts(kinds: PostKinds) -> None:
+    kinds.add(service.TRANSCRIPT, send_transcript, record_transcript, followup_failed)
+    kinds.add(service.RECORDING, send_recording, record_recording, followup_failed)

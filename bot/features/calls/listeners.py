@@ -1,8 +1,9 @@
 """Calls from Slack: `/logcall`, its modal, and the call card's buttons.
 
-Every listener acks first. Modals open right after the ack (a trigger_id lasts 3 s and
-works once), before any database or users.info work. The log-call modal is checked inside
-its ack, so a mistake shows next to its field while the modal stays open.
+Commands and buttons that open a modal ack first and open it at once (a trigger_id lasts
+3 s and works once). A submission or a status click is checked and stored inside the ack
+window, then acked: a mistake shows next to its field while the modal stays open, and
+what Slack saw acked is in the database. The card is posted from there (`cards`).
 """
 
 from __future__ import annotations
@@ -15,18 +16,15 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session
 
 from bot.core import links
-from bot.core.errors import NotLinked, UserError
+from bot.core.errors import InvalidFields, NotLinked, UserError
 from bot.core.uow import in_transaction, read
 from bot.features.calls import lifecycle, service
-from bot.features.calls.card_view import call_card_blocks, card_text
-from bot.features.calls.cards import refresh_call_card
 from bot.features.calls.forms import FIELD_BLOCKS, read_call_form
 from bot.features.calls.ids import CallFormMeta, CallIds, CallModalMeta, CallRef, TransferRef
-from bot.features.calls.state import CallCard
 from bot.features.calls.views import (
     log_call_modal,
     recording_modal,
@@ -35,13 +33,16 @@ from bot.features.calls.views import (
 )
 from bot.runtime import Runtime
 from bot.slack import lookups
-from bot.slack.forms import Submission, view_submission
+from bot.slack.forms import Click, Submission, button_value, on_click, view_submission
 from bot.slack.modals import notice_modal
 from bot.slack.places import place_of
-from bot.slack.say import tell
-from storage.models import DeliveryState, utcnow
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+
+
+# How long the agent's email may hold a submission's ack (Slack allows 3 s in all).
+EMAIL_BUDGET = 1.0
 
 
 def _runtime(context: dict[str, Any]) -> Runtime:
@@ -94,87 +95,34 @@ async def logcall_command(
         await respond(response_type="ephemeral", text=text)
 
 
-async def _accept_call(sub: Submission[CallModalMeta]) -> service.CallDraft:
-    return read_call_form(sub.state, region=sub.runtime.settings.default_phone_region, now=utcnow())
-
-
-async def _post_card(
-    client: AsyncWebClient, channel: str, thread_ts: str | None, card: CallCard
-) -> str:
-    try:
-        posted = await client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            text=card_text(card.call),
-            blocks=call_card_blocks(card),
-        )
-    except SlackApiError as exc:
-        if exc.response.get("error") in ("not_in_channel", "channel_not_found"):
-            raise UserError(
-                "I can't post in this channel: invite me first (`/invite @Switchboard`), "
-                "then log the call again."
-            ) from exc
-        raise
-    return str(posted["ts"])
-
-
-async def _tell_submitter(
-    client: AsyncWebClient, meta: CallModalMeta | CallFormMeta, text: str
-) -> None:
-    """`tell` the person who submitted a call form, in the call's thread."""
-    await tell(
-        client, channel=meta.channel_id, user=meta.user_id, text=text, thread_ts=meta.thread_ts
-    )
-
-
-async def _log_call(sub: Submission[CallModalMeta], form: service.CallDraft) -> None:
+async def _accept_call(sub: Submission[CallModalMeta]) -> None:
+    """Check the form, then store the call, its create-call and its card, then ack: once
+    Slack has our answer the call is in the database (the card is posted from there)."""
     runtime, client, meta = sub.runtime, sub.client, sub.meta
+    form = read_call_form(sub.state, region=runtime.settings.default_phone_region, now=utcnow())
     assert form.agent_user_id is not None
-    draft = replace(form, agent_email=await lookups.email(runtime, client, form.agent_user_id))
-    external_call_id = lifecycle.new_external_call_id()
-    leg = service.new_leg(
-        team_id=meta.team_id,
-        slack_channel_id=meta.channel_id,
-        user_id=meta.user_id,
-        external_call_id=external_call_id,
-        draft=draft,
-        parent_external_call_id=meta.parent_external_call_id,
-    )
-    first_card = CallCard(call=leg, delivery=DeliveryState.queued, leg=meta.leg, has_next_leg=False)
-    # The card goes first: its ts is the thread the call is tied to, stored with the call.
-    try:
-        card_ts = await _post_card(client, meta.channel_id, meta.thread_ts, first_card)
-    except UserError as exc:
-        await _tell_submitter(client, meta, str(exc))
-        return
+    # The agent's email is optional in Front: a slow Slack costs it, never the call.
+    email = await lookups.email_within(runtime, client, form.agent_user_id, EMAIL_BUDGET)
     try:
         await in_transaction(
             runtime,
-            service.create_call,
+            service.log_call,
             wake=True,
-            team_id=meta.team_id,
+            once=sub.replay_key,
+            team_id=sub.team_id,
             slack_channel_id=meta.channel_id,
-            user_id=meta.user_id,
-            external_call_id=external_call_id,
-            draft=draft,
-            card_ts=card_ts,
+            user_id=sub.user_id,
+            external_call_id=lifecycle.new_external_call_id(),
+            draft=replace(form, agent_email=email),
             parent_external_call_id=meta.parent_external_call_id,
         )
-    except Exception as exc:
-        # Nothing was stored: a card for it would lie.
-        await client.chat_delete(channel=meta.channel_id, ts=card_ts)
-        if isinstance(exc, UserError):
-            await _tell_submitter(client, meta, str(exc))
-            return
-        raise
-    if meta.parent_external_call_id:  # the parent's card drops its "Log transfer" button
-        await refresh_call_card(runtime, meta.parent_external_call_id, client=client)
+    except NotLinked as exc:
+        raise InvalidFields({"party": str(exc)}) from None
 
 
 log_call_submitted = view_submission(
     CallModalMeta,
     _accept_call,
-    _log_call,
     blocks=FIELD_BLOCKS,
     default_block=CallIds.party_block,
 )
@@ -183,41 +131,53 @@ log_call_submitted = view_submission(
 # The card's buttons ------------------------------------------------------------------
 
 
-async def status_clicked(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: dict[str, Any],
-) -> None:
-    await ack()
-    runtime = _runtime(context)
-    ref = CallRef.model_validate_json(action["value"])
-    status = str(action["action_id"]).split(":", 1)[1]
-    user_id = body["user"]["id"]
-    occurred_at = lifecycle.from_epoch_ms(action_ms(action))
-    email = await lookups.email(runtime, client, user_id)
+def _store_status(session: Session, *, ref: CallRef, **kwargs: Any) -> None:
     try:
-        await in_transaction(
-            runtime,
-            service.set_status,
-            wake=True,
-            team_id=context["team_id"],
-            external_call_id=ref.external_call_id,
-            status=status,
-            expected_version=ref.version,
-            occurred_at=occurred_at,
-            user_id=user_id,
-            email=email,
+        service.set_status(
+            session, external_call_id=ref.external_call_id, expected_version=ref.version, **kwargs
         )
-    finally:
-        # Winner or loser, the card shows the call as it now is.
-        await refresh_call_card(runtime, ref.external_call_id, client=client)
+    except service.CallChanged as exc:
+        # The loser is told why, and sees the card as it now is.
+        service.queue_card(session, exc.call)
+        service.tell_about(session, exc.call, user=kwargs["user_id"], text=str(exc))
+
+
+async def _status_clicked(click: Click) -> None:
+    """Store the new status (and its card update), then ack."""
+    ref = button_value(click.action, CallRef)
+    status = str(click.action.get("action_id", "")).partition(":")[2]
+    if status not in set(lifecycle.Status):
+        raise UserError("That button is out of date; nothing was changed.")
+    occurred_at = lifecycle.from_epoch_ms(action_ms(click.action))
+    email = await lookups.email_within(click.runtime, click.client, click.user_id, EMAIL_BUDGET)
+    await in_transaction(
+        click.runtime,
+        _store_status,
+        wake=True,
+        ref=ref,
+        team_id=click.team_id,
+        status=status,
+        occurred_at=occurred_at,
+        user_id=click.user_id,
+        email=email,
+    )
+
+
+status_clicked = on_click(_status_clicked)
+
+
+def _trigger(body: dict[str, Any]) -> str:
+    trigger = body.get("trigger_id")
+    if not isinstance(trigger, str) or not trigger:
+        raise UserError("Slack sent this click without what opens a form; please click again.")
+    return trigger
 
 
 def _card_title(body: dict[str, Any]) -> str:
-    # The card's text is "Call received from …: Status".
-    return str((body.get("message") or {}).get("text") or "This call").rsplit(":", 1)[0]
+    # The card's text is "Call received from …: Status" (already escaped for mrkdwn).
+    message = body.get("message")
+    text = message.get("text") if isinstance(message, dict) else None
+    return str(text or "This call").rsplit(":", 1)[0]
 
 
 FormModal = Callable[[CallFormMeta, str], dict[str, Any]]
@@ -234,16 +194,16 @@ def _opens(modal: FormModal) -> Callable[..., Awaitable[None]]:
         context: dict[str, Any],
     ) -> None:
         await ack()
-        ref = CallRef.model_validate_json(action["value"])
+        ref = button_value(action, CallRef)
         place = place_of(body)
         meta = CallFormMeta(
-            team_id=context["team_id"],
+            team_id=str(place.team_id),
             channel_id=str(place.channel_id),
-            user_id=body["user"]["id"],
+            user_id=str(place.user_id),
             external_call_id=ref.external_call_id,
             thread_ts=place.root_ts,
         )
-        await client.views_open(trigger_id=body["trigger_id"], view=modal(meta, _card_title(body)))
+        await client.views_open(trigger_id=_trigger(body), view=modal(meta, _card_title(body)))
 
     return clicked
 
@@ -261,17 +221,17 @@ async def transfer_clicked(
     context: dict[str, Any],
 ) -> None:
     await ack()
-    ref = TransferRef.model_validate_json(action["value"])
+    ref = button_value(action, TransferRef)
     place = place_of(body)
     meta = CallModalMeta(
-        team_id=context["team_id"],
+        team_id=str(place.team_id),
         channel_id=str(place.channel_id),
-        user_id=body["user"]["id"],
+        user_id=str(place.user_id),
         parent_external_call_id=ref.external_call_id,
         thread_ts=place.root_ts,
         leg=ref.leg,
     )
     prefill = lifecycle.Prefill(party=ref.party, name=ref.name or "", direction=ref.direction)
     await client.views_open(
-        trigger_id=body["trigger_id"], view=log_call_modal(meta, prefill, now=utcnow())
+        trigger_id=_trigger(body), view=log_call_modal(meta, prefill, now=utcnow())
     )

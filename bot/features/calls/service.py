@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.core import links
+from bot.core import links, slack_posts
 from bot.core.errors import UserError
 from bot.delivery.outbox import FileToSend, SlackContext, call_lane, enqueue
 from bot.features.calls.lifecycle import (
@@ -129,6 +129,84 @@ def _context(call: Call, user_id: str) -> SlackContext:
     )
 
 
+# Slack posts of the calls feature (sent by `bot.features.calls.cards`).
+CARD = "call.card"
+TRANSCRIPT = "call.transcript"
+RECORDING = "call.recording"
+
+
+def slack_lane(session: Session, call: Call) -> str:
+    """The Slack lane of a call: its card comes before what is said in its thread."""
+    return f"call:{root_external_call_id(session, call)}"
+
+
+def queue_card(session: Session, call: Call, *, lane: str | None = None) -> None:
+    """Have the call's card show the call as it is now: posted if it is not yet, else
+    updated; queued once (a pending card post renders whatever is true when it goes).
+    In another `lane` (a failure alert's), only an update, after what that lane holds."""
+    if lane is None:
+        slack_posts.enqueue(
+            session,
+            team_id=call.team_id,
+            lane=slack_lane(session, call),
+            kind=CARD,
+            args={"external_call_id": call.external_call_id},
+            key=f"card:{call.external_call_id}",
+        )
+        return
+    slack_posts.enqueue(
+        session,
+        team_id=call.team_id,
+        lane=lane,
+        kind=CARD,
+        args={"external_call_id": call.external_call_id, "update_only": True},
+        key=f"card:{call.external_call_id}:{lane}",
+    )
+
+
+def tell_about(session: Session, call: Call, *, user: str, text: str) -> None:
+    """A word to `user` in the call's thread, after its card (in the call's Slack lane)."""
+    slack_posts.tell(
+        session,
+        team_id=call.team_id,
+        user=user,
+        text=text,
+        channel=call.slack_channel_id,
+        thread_ts=call.thread_ts or call.card_ts,
+        lane=slack_lane(session, call),
+    )
+
+
+def card_posted(session: Session, *, external_call_id: str, ts: str) -> None:
+    """The card is in Slack: a first leg's card starts the thread tied to the call, and
+    the call's deliveries learn the thread (a failure alert goes there)."""
+    call = session.exec(select(Call).where(Call.external_call_id == external_call_id)).first()
+    if call is None or call.card_ts == ts:
+        return
+    call.card_ts = ts
+    if call.parent_external_call_id == call.external_call_id:
+        call.thread_ts = ts
+        session.add(
+            ThreadLink(
+                team_id=call.team_id,
+                slack_channel_id=call.slack_channel_id,
+                thread_ts=ts,
+                kind=ThreadKind.call,
+                external_id=call.external_call_id,
+                front_channel_id=call.front_channel_id,
+            )
+        )
+    session.add(call)
+    session.execute(
+        update(OutboxRow)
+        .where(
+            col(OutboxRow.lane) == call_lane(root_external_call_id(session, call)),
+            col(OutboxRow.slack_thread_ts).is_(None),
+        )
+        .values(slack_thread_ts=call.thread_ts)
+    )
+
+
 def _enqueue_for(
     session: Session,
     call: Call,
@@ -141,6 +219,7 @@ def _enqueue_for(
     path = {} if operation == "create_call" else {"external_call_id": call.external_call_id}
     call.delivery_state = DeliveryState.queued
     session.add(call)
+    queue_card(session, call)  # it shows "queued for Front"
     return enqueue(
         session,
         operation=operation,
@@ -185,7 +264,7 @@ def new_leg(
     )
 
 
-def create_call(
+def log_call(
     session: Session,
     *,
     team_id: str,
@@ -193,52 +272,48 @@ def create_call(
     user_id: str,
     external_call_id: str,
     draft: CallDraft,
-    card_ts: str,
     parent_external_call_id: str | None = None,
 ) -> Call:
-    """Store a leg, tie its card's thread to it and queue create-call, all at once.
+    """Store a leg, queue create-call and queue its card, all at once.
 
-    A first leg's card starts a thread tied to the call. A transfer leg (`parent_…` set)
-    is posted in its parent's thread, which stays tied to the first leg.
+    A first leg's card starts a thread tied to the call once it is posted. A transfer leg
+    (`parent_…` set) is posted in its parent's thread and goes to the parent's Front
+    channel (the Slack channel may have been linked elsewhere since).
     """
     if draft.initial_status not in INITIAL_STATUSES:
         raise UserError("A call starts ringing or queued.")
-    link = links.require_link(session, team_id=team_id, slack_channel_id=slack_channel_id)
-    thread_ts = card_ts
+    thread_ts: str | None = None
     if parent_external_call_id is not None:
         parent = get_call(session, team_id=team_id, external_call_id=parent_external_call_id)
         if parent.status != Status.transferred:
             raise UserError("Only a transferred call has a next leg to log.")
         if legs_after(session, external_call_id=parent.external_call_id):
             raise UserError("This transfer is already logged: its next leg is in the thread.")
-        thread_ts = parent.thread_ts or parent.card_ts or card_ts
+        thread_ts = parent.thread_ts or parent.card_ts
+        front_channel_id = parent.front_channel_id
+        slack_channel_id = parent.slack_channel_id
+    else:
+        link = links.require_link(session, team_id=team_id, slack_channel_id=slack_channel_id)
+        front_channel_id = link.front_channel_id
     call = new_leg(
         team_id=team_id,
         slack_channel_id=slack_channel_id,
-        front_channel_id=link.front_channel_id,
+        front_channel_id=front_channel_id,
         user_id=user_id,
         external_call_id=external_call_id,
         draft=draft,
-        card_ts=card_ts,
         thread_ts=thread_ts,
         parent_external_call_id=parent_external_call_id,
     )
     session.add(call)
-    if parent_external_call_id is None:
-        session.add(
-            ThreadLink(
-                team_id=team_id,
-                slack_channel_id=slack_channel_id,
-                thread_ts=card_ts,
-                kind=ThreadKind.call,
-                external_id=external_call_id,
-                front_channel_id=link.front_channel_id,
-            )
-        )
     session.flush()
     _enqueue_for(
         session, call, operation="create_call", payload=create_call_payload(call), user_id=user_id
     )
+    if parent_external_call_id is not None:  # its card drops the "Log transfer" button
+        queue_card(
+            session, get_call(session, team_id=team_id, external_call_id=parent_external_call_id)
+        )
     return call
 
 
@@ -279,6 +354,8 @@ def set_status(
         session.refresh(call)
         raise CallChanged(call)
     session.refresh(call)
+    # Front refuses a status before the call's start (a start picked a minute ahead).
+    occurred_at = max(occurred_at, call.started_at)
     payload: dict[str, Any] = {"call_status": new.value, "occurred_at": epoch_ms(occurred_at)}
     if email:
         payload["agent_email_address"] = email

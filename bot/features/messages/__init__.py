@@ -6,8 +6,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.delivery.hooks import DeliveryHooks
-from bot.features.messages import cards, listeners, mark_failed, submit
+from bot.features.messages import cards, listeners, mark_failed, replies, submit
 from bot.features.messages.ids import MessageIds
+from bot.slack.poster import PostKinds
 
 
 def register(app: AsyncApp) -> None:
@@ -21,3 +22,9 @@ def register(app: AsyncApp) -> None:
 
 def register_hooks(hooks: DeliveryHooks) -> None:
     cards.register_hooks(hooks)
+
+
+def register_posts(kinds: PostKinds) -> None:
+    cards.register_posts(kinds)
+    submit.register_posts(kinds)
+    replies.register_posts(kinds)

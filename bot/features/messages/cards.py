@@ -1,15 +1,20 @@
-"""A logged message in Slack after the fact: its card (/logmsg) and the reaction on the
-message (shortcut) follow its deliveries to Front, through the delivery hooks."""
+"""A logged message in Slack after the fact: the bot's card for a /logmsg message, and the
+reaction on a Slack message logged with the shortcut, both following its deliveries to
+Front. They are Slack posts (`message.card`, `message.react`), queued by the delivery hook
+in the transaction that records the outcome, and rendered from the database when sent."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session
 
+from bot.core import slack_posts
+from bot.core.mrkdwn import escape
 from bot.core.phones import display_handle
-from bot.core.uow import in_transaction
+from bot.core.slack_posts import PostJob
+from bot.core.uow import read
 from bot.delivery.hooks import DeliveryHooks, OutboxRowSnapshot
 from bot.features.messages import service
 from bot.features.messages.card_view import (
@@ -19,7 +24,7 @@ from bot.features.messages.card_view import (
     message_card,
 )
 from bot.features.messages.drafts import SYNC_INBOUND, SYNC_OUTBOUND, UPDATE_STATUS, Source
-from bot.runtime import Runtime
+from bot.slack.poster import PostContext, PostKinds
 from storage.models import LoggedMessage
 
 
@@ -50,22 +55,73 @@ def card(message: LoggedMessage) -> tuple[list[dict[str, Any]], str]:
     return message_card(view, display), card_text(view, display)
 
 
-async def update_card(client: AsyncWebClient, message: LoggedMessage) -> None:
-    if not message.card_ts:
-        return
+async def _message(ctx: PostContext) -> LoggedMessage | None:
+    return await read(ctx.runtime, service.find, external_id=str(ctx.args["external_id"]))
+
+
+async def send_card(ctx: PostContext) -> dict[str, Any] | None:
+    """Post the card (first time: in the thread it continues, if any) or update it."""
+    message = await _message(ctx)
+    if message is None:
+        return None
     blocks, text = card(message)
-    await client.chat_update(
+    if message.card_ts is None:
+        posted = await ctx.client.chat_postMessage(
+            channel=message.slack_channel_id,
+            thread_ts=message.thread_ts,
+            blocks=blocks,
+            text=text,
+        )
+        return {"ts": str(posted["ts"])}
+    await ctx.client.chat_update(
         channel=message.slack_channel_id, ts=message.card_ts, blocks=blocks, text=text
+    )
+    return None
+
+
+def record_card(session: Session, job: PostJob, result: dict[str, Any] | None) -> None:
+    if result and result.get("ts"):
+        service.card_posted(session, external_id=str(job.args["external_id"]), ts=result["ts"])
+
+
+def card_failed(session: Session, job: PostJob, error: str) -> None:
+    """Slack will not take the card: whoever logged the message hears it (a DM); the
+    message itself still goes to Front."""
+    message = service.find(session, external_id=str(job.args["external_id"]))
+    if message is None or message.card_ts is not None:
+        return
+    slack_posts.tell(
+        session,
+        team_id=message.team_id,
+        user=message.logged_by,
+        text=(
+            f"I couldn't post the card of the message you logged in "
+            f"<#{message.slack_channel_id}> ({escape(error)}). It is logged and goes to "
+            "Front; invite me there (`/invite @Switchboard`) to see its card next time."
+        ),
     )
 
 
-async def on_delivery_ended(runtime: Runtime, row: OutboxRowSnapshot) -> None:
-    """Front accepted a logged message (react to the Slack message, update its card) or
-    refused it for good (its card says so; the alert says why)."""
+async def send_reaction(ctx: PostContext) -> None:
+    message = await _message(ctx)
+    if message is None or message.slack_ts is None:
+        return
+    try:
+        await ctx.client.reactions_add(
+            channel=message.slack_channel_id, timestamp=message.slack_ts, name=DELIVERED_REACTION
+        )
+    except SlackApiError as exc:
+        # At-least-once: a second run finds the reaction already there.
+        if exc.response.get("error") != "already_reacted":
+            raise
+
+
+def on_delivery_ended(session: Session, row: OutboxRowSnapshot) -> None:
+    """Delivery hook: Front accepted a logged message (a reaction on the Slack message, its
+    card updated) or refused it for good (its card says so; the alert says why)."""
     delivered = row.status == "delivered"
-    message = await in_transaction(
-        runtime,
-        service.record_delivery,
+    message = service.record_delivery(
+        session,
         operation=row.operation,
         payload=row.payload,
         path=row.path,
@@ -74,24 +130,18 @@ async def on_delivery_ended(runtime: Runtime, row: OutboxRowSnapshot) -> None:
     )
     if message is None:
         return
-    client = await runtime.slack_client(row.team_id)
-    shortcut = row.operation != UPDATE_STATUS and message.source == Source.shortcut
-    if delivered and shortcut:
-        assert message.slack_ts is not None
-        try:
-            await client.reactions_add(
-                channel=message.slack_channel_id,
-                timestamp=message.slack_ts,
-                name=DELIVERED_REACTION,
-            )
-        except SlackApiError as exc:
-            # Delivery is at-least-once: a second run finds the reaction already there.
-            if exc.response.get("error") != "already_reacted":
-                raise
-    await update_card(client, message)
+    if delivered and row.operation != UPDATE_STATUS and message.source == Source.shortcut:
+        service.queue_reaction(session, message)
+    if message.source == Source.logmsg:
+        service.queue_card(session, message)
 
 
 def register_hooks(hooks: DeliveryHooks) -> None:
     for operation in (SYNC_INBOUND, SYNC_OUTBOUND, UPDATE_STATUS):
         hooks.on_delivered(operation, on_delivery_ended)
         hooks.on_failed(operation, on_delivery_ended)
+
+
+def register_posts(kinds: PostKinds) -> None:
+    kinds.add(service.CARD, send_card, record_card, card_failed)
+    kinds.add(service.REACT, send_reaction)

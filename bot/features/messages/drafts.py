@@ -15,6 +15,7 @@ in one Front conversation:
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -70,6 +71,16 @@ def _bounded(value: str) -> str:
 
 def message_external_id(team_id: str, channel_id: str, ts: str) -> str:
     return _bounded(f"slack:{team_id}:{channel_id}:{ts}")
+
+
+def new_logmsg_ids(team_id: str, channel_id: str) -> tuple[str, str]:
+    """(message, conversation) external ids for a message logged with /logmsg, made once
+    when it is submitted: stored with it, they make its delivery idempotent."""
+    token = f"logmsg-{uuid.uuid4().hex[:16]}"
+    return (
+        message_external_id(team_id, channel_id, token),
+        conversation_external_id(team_id, channel_id, token),
+    )
 
 
 def conversation_external_id(team_id: str, channel_id: str, root_ts: str) -> str:
@@ -152,8 +163,12 @@ class MessageDraft:
 
     team_id: str
     channel_id: str
-    ts: str  # the Slack message, or the bot's card standing for it
-    root_ts: str  # the thread's root (== ts for a message that starts a thread)
+    # The Slack message's ts; for /logmsg (the bot's card stands for the message, posted
+    # after it is stored), when it was logged, in the same form: it orders the thread.
+    ts: str
+    # The thread's root (== ts for a message that starts a thread); None for /logmsg's new
+    # conversation, whose card becomes its root once posted.
+    root_ts: str | None
     direction: Direction
     contact: Contact
     body_html: str
@@ -164,8 +179,10 @@ class MessageDraft:
     # Outbound only: who sent it. `author_email` becomes `author_id` (see `_author_id`).
     sender_name: str | None = None
     author_email: str | None = None
-    card_ts: str | None = None
     files: Sequence[FileToSend] = field(default=())
+    # /logmsg: ids made when it was submitted (a Slack message's come from its ts).
+    external_id: str | None = None
+    conversation_id: str | None = None
 
 
 def _author_id(email: str | None) -> str | None:

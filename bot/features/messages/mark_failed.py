@@ -7,18 +7,18 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session
 
-from bot.core.errors import InvalidFields, UserError
+from bot.core import slack_posts
+from bot.core.errors import InvalidFields
 from bot.core.uow import in_transaction
 from bot.features.messages import service
-from bot.features.messages.cards import update_card
 from bot.features.messages.drafts import message_external_id
 from bot.features.messages.forms import read_reason
 from bot.features.messages.ids import MarkFailedMeta, MessageIds
 from bot.features.messages.views import mark_failed_modal
 from bot.slack.forms import Accepted, Submission, view_submission
 from bot.slack.places import place_of
-from bot.slack.say import tell
 
 
 async def mark_failed_clicked(
@@ -44,41 +44,42 @@ async def mark_failed_clicked(
         await client.views_open(trigger_id=body["trigger_id"], view=modal)
 
 
-async def _accept(sub: Submission[MarkFailedMeta]) -> Accepted[str]:
+def _mark(session: Session, *, team_id: str, external_id: str, reason: str, user_id: str) -> None:
+    message = service.mark_failed(
+        session, team_id=team_id, external_id=external_id, reason=reason, user_id=user_id
+    )
+    if message.card_ts:
+        service.queue_card(session, message)
+        return
+    slack_posts.tell(
+        session,
+        team_id=team_id,
+        user=user_id,
+        channel=message.slack_channel_id,
+        thread_ts=message.thread_ts if message.thread_ts != message.slack_ts else None,
+        text=":warning: Marked as failed. Front reopens the conversation with your reason.",
+    )
+
+
+async def _accept(sub: Submission[MarkFailedMeta]) -> Accepted[None]:
+    """Store the mark (and its card update or word to the person), then ack."""
     reason = read_reason(sub.state).strip()
     if not reason:
         raise InvalidFields({"reason": "Say what went wrong: Front shows it to the team."})
+    await in_transaction(
+        sub.runtime,
+        _mark,
+        wake=True,
+        once=sub.replay_key,
+        team_id=sub.team_id,
+        external_id=sub.meta.external_id,
+        reason=reason,
+        user_id=sub.user_id,
+    )
     # Pushed from the "Already in Front" notice: close both, nothing is left to do there.
-    return Accepted(reason, clear=bool(sub.view.get("previous_view_id")))
-
-
-async def _mark(sub: Submission[MarkFailedMeta], reason: str) -> None:
-    user_id, meta = sub.user_id, sub.meta
-    try:
-        message = await in_transaction(
-            sub.runtime,
-            service.mark_failed,
-            wake=True,
-            team_id=sub.team_id,
-            external_id=meta.external_id,
-            reason=reason,
-            user_id=user_id,
-        )
-    except UserError as exc:
-        await tell(sub.client, channel=meta.channel_id or user_id, user=user_id, text=str(exc))
-        return
-    if message.card_ts:
-        await update_card(sub.client, message)
-    else:
-        await tell(
-            sub.client,
-            channel=message.slack_channel_id,
-            user=user_id,
-            thread_ts=message.thread_ts if message.thread_ts != message.slack_ts else None,
-            text=":warning: Marked as failed. Front reopens the conversation with your reason.",
-        )
+    return Accepted(None, clear=bool(sub.view.get("previous_view_id")))
 
 
 mark_failed_submitted = view_submission(
-    MarkFailedMeta, _accept, _mark, default_block=MessageIds.reason_block
+    MarkFailedMeta, _accept, default_block=MessageIds.reason_block
 )

@@ -1,8 +1,8 @@
 """Callbacks from Front (the two-way bridge): a teammate answered from Front.
 
 Front POSTs to our webhook; we check its signature, answer quickly and idempotently
-(how long Front waits, and whether it retries, is not documented), and say which Slack
-thread to post in; the web layer posts after answering.
+(how long Front waits, and whether it retries, is not documented): a reply is stored
+with the answer and posted into its Slack thread from the database (`front.reply`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.core import slack_posts
 from bot.core.mrkdwn import escape
+from bot.core.slack_posts import PostJob
+from bot.slack.poster import PostContext, PostKinds
 from storage.models import FrontCallback, ThreadKind, ThreadLink, utcnow
 
 log = logging.getLogger(__name__)
@@ -67,19 +70,12 @@ def sign(*, secret: str, timestamp: str, body: bytes) -> str:
     ).decode()
 
 
-@dataclass(frozen=True)
-class SlackPost:
-    team_id: str
-    channel_id: str
-    thread_ts: str
-    text: str
-    front_message_id: str
+REPLY = "front.reply"
 
 
 @dataclass(frozen=True)
 class CallbackAnswer:
     body: dict[str, Any]
-    post: SlackPost | None = None
 
 
 def handle(session: Session, *, data: Any, webhook_url: str | None) -> CallbackAnswer:
@@ -137,17 +133,14 @@ def _message(
         "external_id": external_id,
         "external_conversation_id": conversation_id,
     }
-    seen = session.get(FrontCallback, front_id)
-    if seen is not None and seen.posted_at is not None:
-        return CallbackAnswer(answer)  # already in Slack: answer the same, post nothing
-    if seen is None:
-        seen = FrontCallback(
-            front_message_id=front_id,
-            external_id=external_id,
-            external_conversation_id=conversation_id,
-        )
-        session.add(seen)
-    # Not posted yet (new, or an earlier post failed): Front's retry gets another try.
+    if session.get(FrontCallback, front_id) is not None:
+        return CallbackAnswer(answer)  # a repeat: its post is queued or done
+    seen = FrontCallback(
+        front_message_id=front_id,
+        external_id=external_id,
+        external_conversation_id=conversation_id,
+    )
+    session.add(seen)
     link = session.exec(
         select(ThreadLink).where(
             ThreadLink.kind == ThreadKind.conversation, ThreadLink.external_id == conversation_id
@@ -166,15 +159,36 @@ def _message(
     lines = [f":outbox_tray: {who} replied from Front:", text or "_(no text)_"]
     if files:
         lines.append("Attachments (in Front): " + ", ".join(files))
-    post = SlackPost(
-        link.team_id, link.slack_channel_id, link.thread_ts, "\n".join(lines), front_id
+    # Stored with the callback's answer: posted from the database, retried until Slack has it.
+    slack_posts.enqueue(
+        session,
+        team_id=link.team_id,
+        lane=f"thread:{link.team_id}:{link.slack_channel_id}:{link.thread_ts}",
+        kind=REPLY,
+        args={
+            "channel": link.slack_channel_id,
+            "thread_ts": link.thread_ts,
+            "text": "\n".join(lines),
+            "front_message_id": front_id,
+        },
     )
-    return CallbackAnswer(answer, post)
+    return CallbackAnswer(answer)
 
 
-def mark_posted(session: Session, *, front_message_id: str) -> None:
-    """The reply is in Slack: a retry of the same callback posts nothing more."""
-    seen = session.get(FrontCallback, front_message_id)
+async def send_reply(ctx: PostContext) -> None:
+    args = ctx.args
+    await ctx.client.chat_postMessage(
+        channel=args["channel"], thread_ts=args["thread_ts"], text=args["text"]
+    )
+
+
+def record_reply(session: Session, job: PostJob, _result: None) -> None:
+    """The reply is in Slack (a repeat of the callback posted nothing more)."""
+    seen = session.get(FrontCallback, str(job.args["front_message_id"]))
     if seen is not None:
         seen.posted_at = utcnow()
         session.add(seen)
+
+
+def register_posts(kinds: PostKinds) -> None:
+    kinds.add(REPLY, send_reply, record_reply)

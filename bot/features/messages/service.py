@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
+from bot.core import slack_posts
 from bot.core.errors import UserError
 from bot.core.links import get_link, require_link
 from bot.delivery.outbox import SlackContext, conversation_lane, enqueue
@@ -28,7 +30,15 @@ from bot.features.messages.drafts import (
     message_external_id,
     ts_value,
 )
-from storage.models import DeliveryState, Direction, LoggedMessage, ThreadKind, ThreadLink, utcnow
+from storage.models import (
+    DeliveryState,
+    Direction,
+    LoggedMessage,
+    OutboxRow,
+    ThreadKind,
+    ThreadLink,
+    utcnow,
+)
 
 # Lookups -----------------------------------------------------------------------------
 
@@ -43,6 +53,17 @@ def find_slack_message(
     session: Session, *, team_id: str, channel_id: str, ts: str
 ) -> LoggedMessage | None:
     return find(session, external_id=message_external_id(team_id, channel_id, ts))
+
+
+def find_card(session: Session, *, team_id: str, channel_id: str, ts: str) -> LoggedMessage | None:
+    """The message a bot's card (/logmsg) stands for."""
+    return session.exec(
+        select(LoggedMessage).where(
+            LoggedMessage.team_id == team_id,
+            LoggedMessage.slack_channel_id == channel_id,
+            LoggedMessage.card_ts == ts,
+        )
+    ).first()
 
 
 def thread_link(
@@ -86,6 +107,7 @@ def thread_info(
     already = None
     if ts is not None:
         already = find_slack_message(session, team_id=team_id, channel_id=channel_id, ts=ts)
+        already = already or find_card(session, team_id=team_id, channel_id=channel_id, ts=ts)
     link = thread_link(session, team_id=team_id, channel_id=channel_id, thread_ts=root_ts)
     if link is None or link.kind != ThreadKind.conversation:
         return ThreadInfo(can_log=linked, already=already)
@@ -132,23 +154,29 @@ def log_message(session: Session, *, draft: MessageDraft) -> LogOutcome:
     Two people logging the same message at once: one insert wins, the other raises
     IntegrityError; the caller runs this again and gets `created=False`.
     """
-    external_id = message_external_id(draft.team_id, draft.channel_id, draft.ts)
+    external_id = draft.external_id or message_external_id(
+        draft.team_id, draft.channel_id, draft.ts
+    )
     existing = find(session, external_id=external_id)
     if existing is not None:
         return LogOutcome(existing, created=False)
     check_size(sum(len(f.data) for f in draft.files), draft.body_html)
 
-    link = thread_link(
-        session, team_id=draft.team_id, channel_id=draft.channel_id, thread_ts=draft.root_ts
-    )
+    link = None
+    if draft.root_ts is not None:
+        link = thread_link(
+            session, team_id=draft.team_id, channel_id=draft.channel_id, thread_ts=draft.root_ts
+        )
     if link is not None and link.kind == ThreadKind.conversation:
         conversation_id, front_channel_id = link.external_id, link.front_channel_id
     else:
         front_channel_id = require_link(
             session, team_id=draft.team_id, slack_channel_id=draft.channel_id
         ).front_channel_id
-        conversation_id = conversation_external_id(draft.team_id, draft.channel_id, draft.root_ts)
-        if link is None:
+        conversation_id = draft.conversation_id or conversation_external_id(
+            draft.team_id, draft.channel_id, draft.root_ts or draft.ts
+        )
+        if link is None and draft.root_ts is not None:
             session.add(
                 ThreadLink(
                     team_id=draft.team_id,
@@ -175,7 +203,6 @@ def log_message(session: Session, *, draft: MessageDraft) -> LogOutcome:
         slack_channel_id=draft.channel_id,
         slack_ts=draft.ts,
         thread_ts=draft.root_ts,
-        card_ts=draft.card_ts,
         front_channel_id=front_channel_id,
         direction=draft.direction,
         handle=draft.contact.handle,
@@ -268,4 +295,72 @@ def record_delivery(
         if message_uid:
             message.message_uid = message_uid
         session.add(message)
+    session.execute(
+        update(OutboxRow)
+        .where(
+            col(OutboxRow.lane)
+            == conversation_lane(message.front_channel_id, message.external_conversation_id),
+            col(OutboxRow.slack_thread_ts).is_(None),
+        )
+        .values(slack_thread_ts=message.thread_ts)
+    )
+    return message
+
+
+# Slack posts of the messages feature (sent by `bot.features.messages.cards` and `submit`).
+LOG = "message.log"
+CARD = "message.card"
+REACT = "message.react"
+
+
+def slack_lane(team_id: str, channel_id: str, root: str) -> str:
+    """The Slack lane of a thread (or of a /logmsg conversation not yet posted)."""
+    return f"thread:{team_id}:{channel_id}:{root}"
+
+
+def queue_card(session: Session, message: LoggedMessage) -> None:
+    """Have a /logmsg message's card show it as it is now (posted if it is not yet)."""
+    root = message.thread_ts or message.external_id
+    slack_posts.enqueue(
+        session,
+        team_id=message.team_id,
+        lane=slack_lane(message.team_id, message.slack_channel_id, root),
+        kind=CARD,
+        args={"external_id": message.external_id},
+        key=f"card:{message.external_id}",
+    )
+
+
+def queue_reaction(session: Session, message: LoggedMessage) -> None:
+    """Front has a message logged with the shortcut: everyone sees it on the message."""
+    slack_posts.enqueue(
+        session,
+        team_id=message.team_id,
+        lane=slack_lane(message.team_id, message.slack_channel_id, message.thread_ts or "-"),
+        kind=REACT,
+        args={"external_id": message.external_id},
+        key=f"react:{message.external_id}",
+    )
+
+
+def card_posted(session: Session, *, external_id: str, ts: str) -> LoggedMessage | None:
+    """The bot's card for a /logmsg message is in Slack: a new conversation's card becomes
+    its thread's root, tied to the conversation (Add message continues it there)."""
+    message = find(session, external_id=external_id)
+    if message is None or message.card_ts == ts:
+        return message
+    message.card_ts = ts
+    if message.thread_ts is None:
+        message.thread_ts = ts
+        session.add(
+            ThreadLink(
+                team_id=message.team_id,
+                slack_channel_id=message.slack_channel_id,
+                thread_ts=ts,
+                kind=ThreadKind.conversation,
+                external_id=message.external_conversation_id,
+                front_channel_id=message.front_channel_id,
+            )
+        )
+    session.add(message)
     return message

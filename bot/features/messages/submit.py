@@ -1,6 +1,7 @@
-"""The log form's submission: checked inside the ack (field errors stay in the modal), then
-the files are fetched and the message is stored and queued; people are told in the
-channel, never left guessing.
+"""The log form's submission: checked and stored inside the ack (field errors stay in the
+modal), as the `message.log` Slack post; that post gathers what Slack must tell us (the
+files, the sender, mentions), stores the message and queues it for Front, then tells the
+person. A Slack outage after the ack delays it and loses nothing.
 
 A message logged with the shortcut gets an ephemeral confirmation (the channel may be a
 Slack Connect channel shared with the customer, where a bot reply would show them our
@@ -11,29 +12,33 @@ bookkeeping) and, once Front has it, a reaction everyone sees. A message logged 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import asdict
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
+from bot.core import slack_posts
 from bot.core.errors import InvalidFields, NotLinked, UserError
 from bot.core.links import get_link
 from bot.core.mrkdwn import editable_text, escape, to_html
 from bot.core.phones import display_handle
+from bot.core.slack_posts import PostJob
 from bot.core.uow import in_transaction, read
 from bot.delivery.outbox import FileToSend
 from bot.features.messages import drafts, service
 from bot.features.messages.card_view import already_logged_text, card_text, confirmation
-from bot.features.messages.cards import card, view_of
+from bot.features.messages.cards import view_of
 from bot.features.messages.forms import Submitted, read_form
 from bot.features.messages.ids import FormMeta, MessageIds
 from bot.runtime import Runtime
 from bot.slack import lookups
-from bot.slack.errors import UNEXPECTED
 from bot.slack.files import SlackFile, fetch_files
 from bot.slack.forms import Submission, view_submission
-from bot.slack.say import tell
-from storage.models import Direction, LoggedMessage
+from bot.slack.poster import PostContext, PostKinds, slack_is_down
+from storage.models import Direction
 
 log = logging.getLogger(__name__)
 
@@ -91,29 +96,46 @@ def check(meta: FormMeta, form: Submitted, region: str) -> drafts.Contact:
     return contact
 
 
-async def _accept(sub: Form) -> tuple[Submitted, drafts.Contact]:
+async def _accept(sub: Form) -> None:
+    """Check the form, then store it (as the `message.log` post that builds and queues the
+    message), then ack: once Slack has our answer, what was typed is in the database."""
+    meta, runtime = sub.meta, sub.runtime
     form = read_form(sub.state)
-    return form, check(sub.meta, form, sub.runtime.settings.default_phone_region)
-
-
-async def _log_it(sub: Form, checked: tuple[Submitted, drafts.Contact]) -> None:
-    form, contact = checked
-    meta, client, user_id = sub.meta, sub.client, sub.user_id
-    thread = meta.root_ts if meta.root_ts and meta.root_ts != meta.ts else None
-    try:
-        if meta.source == "shortcut":
-            await _log_shortcut(sub, form, contact)
-        else:
-            await _log_elsewhere(sub, form, contact)
-    except UserError as exc:
-        await tell(client, channel=meta.channel_id, user=user_id, text=str(exc), thread_ts=thread)
-    except Exception:
-        log.exception("logging a message failed")
-        await tell(client, channel=meta.channel_id, user=user_id, text=UNEXPECTED, thread_ts=thread)
+    contact = check(meta, form, runtime.settings.default_phone_region)
+    at = f"{time.time():.6f}"
+    args: dict[str, Any] = {
+        "team_id": sub.team_id,
+        "user": sub.user_id,
+        "meta": meta.model_dump(mode="json"),
+        "form": {**asdict(form), "uploads": [f.model_dump(mode="json") for f in form.uploads]},
+        "contact": asdict(contact),
+        "at": at,
+    }
+    if meta.source == "logmsg":
+        if meta.root_ts is None:
+            link = await read(
+                runtime, get_link, team_id=sub.team_id, slack_channel_id=meta.channel_id
+            )
+            if link is None:
+                raise NotLinked()
+        args["external_id"], args["conversation_id"] = drafts.new_logmsg_ids(
+            sub.team_id, meta.channel_id
+        )
+    root = meta.root_ts or args.get("external_id") or at
+    await in_transaction(
+        runtime,
+        slack_posts.enqueue,
+        wake=True,
+        once=sub.replay_key,
+        team_id=sub.team_id,
+        lane=service.slack_lane(sub.team_id, meta.channel_id, root),
+        kind=service.LOG,
+        args=args,
+    )
 
 
 form_submitted = view_submission(
-    FormMeta, _accept, _log_it, blocks=FIELD_BLOCKS, default_block=MessageIds.body_block
+    FormMeta, _accept, blocks=FIELD_BLOCKS, default_block=MessageIds.body_block
 )
 
 
@@ -145,6 +167,8 @@ async def _message_text(runtime: Runtime, client: AsyncWebClient, meta: FormMeta
                 channel=channel, ts=root, latest=ts, oldest=ts, inclusive=True, limit=2
             )
     except SlackApiError as exc:
+        if slack_is_down(exc):
+            raise
         raise UserError(
             "Switchboard could not read this long message again from Slack "
             f"({exc.response.get('error')}); invite the app to the channel and try again."
@@ -157,137 +181,102 @@ async def _message_text(runtime: Runtime, client: AsyncWebClient, meta: FormMeta
     raise UserError("This message is no longer in Slack: nothing was logged.")
 
 
-async def _sender(sub: Form) -> tuple[str | None, str | None]:
-    """(name, email) of who sent an outbound message: the Slack author, or the logger."""
-    if sub.meta.sender_user:
-        return sub.meta.sender_name, sub.meta.sender_email
-    person = await lookups.user(sub.runtime, sub.client, sub.user_id)
-    return lookups.name_of(person), lookups.email_of(person)
-
-
-async def _body_html(sub: Form, text: str, files: list[FileToSend]) -> str:
+async def _body_html(ctx: PostContext, text: str, files: list[FileToSend]) -> str:
     if not text.strip():
         return "<div>" + escape(", ".join(f.filename for f in files)) + "</div>"
-    users, channels = await lookups.mention_names(sub.runtime, sub.client, text)
+    users, channels = await lookups.mention_names(ctx.runtime, ctx.client, text)
     return to_html(text, users=users, channels=channels)
 
 
-async def _log(runtime: Runtime, draft: drafts.MessageDraft) -> service.LogOutcome:
-    try:
-        return await in_transaction(runtime, service.log_message, wake=True, draft=draft)
-    except IntegrityError:
-        # Someone logged the same message, or started the same thread, at this very moment:
-        # run again, which finds theirs.
-        return await in_transaction(runtime, service.log_message, wake=True, draft=draft)
-
-
-async def _log_shortcut(sub: Form, form: Submitted, contact: drafts.Contact) -> None:
-    meta, client, user_id = sub.meta, sub.client, sub.user_id
-    assert meta.ts is not None and meta.root_ts is not None
-    outbound = form.direction == Direction.outbound
-    sender_name, sender_email = await _sender(sub) if outbound else (None, None)
+async def send_log(ctx: PostContext) -> drafts.MessageDraft:
+    """The `message.log` post: what Slack must tell us (the sender, mentions, the files,
+    a long message's text) gathered into the draft that `record_log` stores and queues."""
+    args, client = ctx.args, ctx.client
+    meta = FormMeta.model_validate(args["meta"])
+    form = Submitted(
+        **{
+            **args["form"],
+            "uploads": [SlackFile.model_validate(f) for f in args["form"]["uploads"]],
+        }
+    )
+    sender_name = sender_email = None
+    if form.direction == Direction.outbound:
+        if meta.sender_user:  # a teammate's Slack message: they sent it
+            sender_name, sender_email = meta.sender_name, meta.sender_email
+        else:
+            person = await lookups.user(ctx.runtime, client, str(args["user"]))
+            sender_name, sender_email = lookups.name_of(person), lookups.email_of(person)
     files = await _files(client, chosen_files(meta, form))
-    text = await _message_text(sub.runtime, client, meta) if meta.long_text else form.body
-    draft = drafts.MessageDraft(
-        team_id=meta.team_id,
+    text = form.body
+    if meta.source == "shortcut" and meta.long_text:
+        text = await _message_text(ctx.runtime, client, meta)
+    shortcut = meta.source == "shortcut"
+    return drafts.MessageDraft(
+        team_id=str(args["team_id"]),
         channel_id=meta.channel_id,
-        ts=meta.ts,
+        ts=str(meta.ts) if shortcut else str(args["at"]),
         root_ts=meta.root_ts,
         direction=Direction(form.direction),
-        contact=contact,
-        body_html=await _body_html(sub, text, files),
+        contact=drafts.Contact(**args["contact"]),
+        body_html=await _body_html(ctx, text, files),
         body_text=text,
-        logged_by=user_id,
-        source=drafts.Source.shortcut,
+        logged_by=str(args["user"]),
+        source=drafts.Source.shortcut if shortcut else drafts.Source.logmsg,
         subject=form.subject.strip() or None,
         sender_name=sender_name,
         author_email=sender_email,
         files=files,
+        external_id=args.get("external_id"),
+        conversation_id=args.get("conversation_id"),
     )
-    outcome = await _log(sub.runtime, draft)
-    thread = meta.root_ts if meta.root_ts != meta.ts else None
-    message = outcome.message
-    view = view_of(message)
-    display = display_handle(message.handle)
-    if not outcome.created:
-        where = await lookups.permalink(client, message.slack_channel_id, message.thread_ts)
-        text = already_logged_text(view, display, where)
-        await tell(client, channel=meta.channel_id, user=user_id, text=text, thread_ts=thread)
+
+
+def record_log(session: Session, job: PostJob, draft: drafts.MessageDraft) -> None:
+    outcome = service.log_message(session, draft=draft)
+    message, user = outcome.message, str(job.args["user"])
+    if draft.source == drafts.Source.logmsg:
+        if outcome.created:
+            service.queue_card(session, message)
         return
-    await tell(
-        client,
-        channel=meta.channel_id,
-        user=user_id,
-        text=f"Logged to Front: {card_text(view, display)}",
+    view, display = view_of(message), display_handle(message.handle)
+    thread = draft.root_ts if draft.root_ts != draft.ts else None
+    if outcome.created:
+        text = f"Logged to Front: {card_text(view, display)}"
+        blocks = confirmation(view, display)
+    else:
+        text, blocks = already_logged_text(view, display, None), None
+    slack_posts.tell(
+        session,
+        team_id=message.team_id,
+        user=user,
+        text=text,
+        channel=message.slack_channel_id,
         thread_ts=thread,
-        blocks=confirmation(view, display),
+        blocks=blocks,
+        lane=job.lane,
     )
 
 
-async def _log_elsewhere(sub: Form, form: Submitted, contact: drafts.Contact) -> None:
-    """/logmsg (a new conversation) or Add message (in the card's thread)."""
-    meta, client, user_id, runtime = sub.meta, sub.client, sub.user_id, sub.runtime
-    if meta.root_ts is None:
-        link = await read(runtime, get_link, team_id=meta.team_id, slack_channel_id=meta.channel_id)
-        if link is None:
-            raise NotLinked()
-    outbound = form.direction == Direction.outbound
-    sender_name, sender_email = await _sender(sub) if outbound else (None, None)
-    files = await _files(client, form.uploads)
-    body_html = await _body_html(sub, form.body, files)
-    subject = form.subject.strip() or None
-    # The card stands for the message: post it first, its ts is the message's id.
-    preview = LoggedMessage(
-        external_id="",
-        external_conversation_id="",
-        team_id=meta.team_id,
-        slack_channel_id=meta.channel_id,
-        front_channel_id="",
-        direction=form.direction,
-        handle=contact.handle,
-        name=contact.name,
-        email=contact.email,
-        subject=subject,
-        logged_by=user_id,
-        body_text=form.body[:1000],
-        file_count=len(files),
-        source=drafts.Source.logmsg,
+def log_failed(session: Session, job: PostJob, error: str) -> None:
+    """The message could not be logged (a file too large, the channel unlinked since…):
+    the person is told why, with what they typed, so that nothing is lost."""
+    args = job.args
+    meta = FormMeta.model_validate(args["meta"])
+    body = str(args["form"].get("body") or "")
+    quoted = "\n".join("> " + escape(line) for line in body.splitlines()[:40])
+    text = f"Nothing was logged to Front: {escape(error)}"
+    if quoted:
+        text += f"\nWhat you typed, so that it is not lost:\n{quoted}"
+    thread = meta.root_ts if meta.root_ts and meta.root_ts != meta.ts else None
+    slack_posts.tell(
+        session,
+        team_id=str(args["team_id"]),
+        user=str(args["user"]),
+        text=text,
+        channel=meta.channel_id,
+        thread_ts=thread,
     )
-    blocks, text = card(preview)
-    posted = await client.chat_postMessage(
-        channel=meta.channel_id, thread_ts=meta.root_ts, blocks=blocks, text=text
-    )
-    card_ts = str(posted["ts"])
-    draft = drafts.MessageDraft(
-        team_id=meta.team_id,
-        channel_id=meta.channel_id,
-        ts=card_ts,
-        root_ts=meta.root_ts or card_ts,
-        direction=Direction(form.direction),
-        contact=contact,
-        body_html=body_html,
-        body_text=form.body,
-        logged_by=user_id,
-        source=drafts.Source.logmsg,
-        subject=subject,
-        sender_name=sender_name,
-        author_email=sender_email,
-        card_ts=card_ts,
-        files=files,
-    )
-    try:
-        await _log(runtime, draft)
-    except Exception as exc:
-        why = str(exc) if isinstance(exc, UserError) else "Switchboard could not store it"
-        await client.chat_update(
-            channel=meta.channel_id,
-            ts=card_ts,
-            text=f"Not logged to Front: {why}",
-            blocks=[
-                {
-                    "type": "section",
-                    "text": {"type": "mrkdwn", "text": f":x: Not logged to Front: {escape(why)}"},
-                }
-            ],
-        )
-        raise
+
+
+def register_posts(kinds: PostKinds) -> None:
+    kinds.add(service.LOG, send_log, record_log, log_failed)
