@@ -70,10 +70,12 @@ def record_and_claim(
     recorded = record_outcomes(session, answers, policy=policy, rng=rng, paces=paces)
     if hooks is not None:
         # In this transaction: what the features store and queue commits with the outcome.
+        # Alerts first: what a row's hook queues after its alert (a card linking to it)
+        # comes after the alert's post.
+        hooks.alerts_changed(session, [a for rec in recorded for a in rec.alert_ids])
         for rec in recorded:
             if rec.snapshot is not None:
                 hooks.run(session, rec.snapshot)
-        hooks.alerts_changed(session, [a for rec in recorded for a in rec.alert_ids])
     result = claim(
         session,
         owner=owner,

@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import AlreadyHandled, InvalidFields, UserError
@@ -215,6 +216,7 @@ class Click:
     body: dict[str, Any]
     action: dict[str, Any]
     place: Place
+    respond: AsyncRespond | None = None
 
     @property
     def team_id(self) -> str:
@@ -235,6 +237,7 @@ def on_click(handler: Callable[[Click], Awaitable[None]]) -> Callable[..., Await
         body: dict[str, Any],
         client: AsyncWebClient,
         context: dict[str, Any],
+        respond: AsyncRespond,
     ) -> None:
         actions = body.get("actions")
         action = actions[0] if isinstance(actions, list) and actions else {}
@@ -246,6 +249,7 @@ def on_click(handler: Callable[[Click], Awaitable[None]]) -> Callable[..., Await
                     body=body,
                     action=action if isinstance(action, dict) else {},
                     place=place_of(body),
+                    respond=respond,
                 )
             )
         finally:

@@ -3,6 +3,7 @@ the outbox rows that go to Front, each checked against the vendored spec."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -10,7 +11,6 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import col, select
 
 from bot.core import links
@@ -28,7 +28,8 @@ from tests.calls.payloads import (
     view_submission,
 )
 from tests.helpers.app import RunningApp
-from tests.helpers.fake_slack import BOT_TOKEN, FakeSlack
+from tests.helpers.delivery import settle
+from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.slack_signing import event_body
 
 T = TypeVar("T")
@@ -85,7 +86,9 @@ def log_call(app: RunningApp, fake: FakeSlack, **values: Any) -> tuple[Call, dic
     count = len(all_calls(app))
     resp = app.interact(view_submission(view, call_values(**values)))
     assert resp.status_code == 200 and resp.text == ""
-    call = wait_until(lambda: all_calls(app)[count:])[0]
+    assert len(all_calls(app)) == count + 1  # stored before the ack
+    settle(app.runtime)  # its card is posted from the database
+    call = all_calls(app)[count]
     posted = fake.wait_for("chat.postMessage", count + 1)[count]
     return call, {"ts": call.card_ts, "blocks": posted["blocks"], "text": posted["text"]}
 
@@ -129,8 +132,11 @@ def test_logcall_prefills_the_modal_and_logs_the_call(
     )
     resp = linked.interact(view_submission(view, values))
     assert resp.status_code == 200 and resp.text == ""  # the modal closes
+    (stored,) = all_calls(linked)  # in the database before Slack had the ack
+    assert stored.card_ts is None
 
-    (call,) = wait_until(lambda: all_calls(linked))
+    settle(linked.runtime)  # the card's post goes out from the database
+    (call,) = all_calls(linked)
     posted = fake.wait_for("chat.postMessage")[0]
     assert posted["channel"] == "C1" and "thread_ts" not in posted
     assert call.card_ts and call.thread_ts == call.card_ts
@@ -250,8 +256,8 @@ def test_logcall_in_an_unlinked_channel_says_how_to_link(
 def test_logcall_after_a_disconnect_says_how_to_link(linked: RunningApp, fake: FakeSlack) -> None:
     open_logcall(linked, fake)  # linked: no notice (and remembered for a while)
     fake.add_user("U1", name="Ada Lovelace", email="ada@example.com", is_admin=True)
-    linked.command("/switchboard", "disconnect", response_url=f"{fake.base_url}/respond/d")
-    wait_responses(fake)
+    answer = linked.command("/switchboard", "disconnect").json()
+    assert "Disconnected" in answer["text"]
     open_logcall(linked, fake)
     (update,) = fake.wait_for("views.update")
     assert "/switchboard connect" in json.dumps(update["view"])
@@ -419,15 +425,16 @@ def test_log_transfer_opens_the_next_leg_threaded_under_the_card(
     # The first card no longer offers to log the transfer.
     wait_until(lambda: "call_transfer" not in buttons(latest_card(fake, card["ts"])["blocks"]))
 
-    # A second "Log transfer" on an old copy of the card is refused, and nothing is posted.
+    # A second "Log transfer" on an old copy of the card is refused in the modal (the form
+    # stays as typed), and nothing is stored or posted.
     linked.interact(click(card, "call_transfer"))
     view = fake.wait_for("views.open", 3)[-1]["view"]
-    linked.interact(view_submission(view, call_values(started=STARTED)))
-    (told,) = fake.wait_for("chat.postEphemeral")
-    assert "already logged" in told["text"]
-    assert len(all_calls(linked)) == 2
-    (deleted,) = fake.wait_for("chat.delete")
-    assert deleted["ts"] != first.card_ts and deleted["ts"] != second.card_ts
+    posts = len(fake.called("chat.postMessage"))
+    answer = linked.interact(view_submission(view, call_values(started=STARTED))).json()
+    assert answer["response_action"] == "errors"
+    assert "already logged" in answer["errors"][CallIds.party_block]
+    settle(linked.runtime)
+    assert len(all_calls(linked)) == 2 and len(fake.called("chat.postMessage")) == posts
 
 
 # Summary, transcript, recording ------------------------------------------------------------
@@ -667,7 +674,7 @@ def test_a_store_that_fails_after_the_ack_gives_the_text_back(
 ) -> None:
     call, card = log_call(linked, fake)
 
-    def gone(**_kwargs: Any) -> None:
+    def gone(*_args: Any, **_kwargs: Any) -> None:
         raise calls_service.CallNotFound()  # e.g. deleted between the check and the store
 
     if form == "summary":
@@ -680,7 +687,17 @@ def test_a_store_that_fails_after_the_ack_gives_the_text_back(
         typed = "Ada: Switchboard support, hello.\nBob: My printer is on fire <@U2> & more."
         values = _transcript_values(typed)
         monkeypatch.setattr(calls_service, "add_transcript", gone)
-    assert linked.interact(view_submission(view, values)).text == ""
+    answer = linked.interact(view_submission(view, values))
+    if form == "summary":
+        # Stored inside the ack: the failure is said in the modal, which keeps the text.
+        errors = answer.json()["errors"]
+        assert "I can't find this call any more" in errors[CallIds.summary_block]
+        assert outbox(linked, "add_call_summary") == []
+        return
+    # A transcript is stored by its Slack post after the ack: the person is told, with
+    # what they typed given back.
+    assert answer.text == ""
+    settle(linked.runtime)
     (told,) = fake.wait_for("chat.postEphemeral")
     assert told["thread_ts"] == call.card_ts
     assert "I can't find this call any more" in told["text"]
@@ -722,28 +739,34 @@ def test_audio_shared_in_the_thread_is_offered_as_the_recording(
         is_ephemeral=True,
     )
     assert linked.interact(payload).status_code == 200
-    (row,) = wait_until(lambda: outbox(linked, "add_call_recording"))
+    (answer,) = wait_responses(fake)  # the offer gives way at once
+    assert answer["replace_original"] is True and "Sending it to Front" in answer["text"]
+    settle(linked.runtime)  # the file is fetched by the stored post, then queued for Front
+    (row,) = outbox(linked, "add_call_recording")
     assert row.payload == {"recording_type": "call"} and row.slack_user_id == "U2"
-    (answer,) = wait_responses(fake)
-    assert answer["replace_original"] is True and "voicemail.wav queued" in answer["text"]
+    told = fake.called("chat.postEphemeral")[-1]
+    assert (told["user"], told["thread_ts"]) == ("U2", call.card_ts)
+    assert "Recording voicemail.wav queued for Front" in told["text"]
 
 
-@pytest.mark.anyio
-async def test_files_shared_elsewhere_are_ignored(linked: RunningApp, fake: FakeSlack) -> None:
+def test_files_shared_elsewhere_are_ignored(linked: RunningApp, fake: FakeSlack) -> None:
     call, _card = log_call(linked, fake)
     audio = fake.add_file("F6", "a.mp3", AUDIO, "audio/mpeg")
     text = fake.add_file("F7", "a.txt", b"hi", "text/plain")
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
     context = {"runtime": linked.runtime, "team_id": "T1"}
-    for extra in (
-        {"ts": "1.1", "files": [audio]},  # not in a thread
-        {"ts": "1.2", "thread_ts": "999.000", "files": [audio]},  # not a call's thread
-        {"ts": "1.3", "thread_ts": call.card_ts, "files": [text]},  # not audio
-        {"ts": call.card_ts, "thread_ts": call.card_ts, "files": [audio]},  # the card itself
+    for n, extra in enumerate(
+        (
+            {"ts": "1.1", "files": [audio]},  # not in a thread
+            {"ts": "1.2", "thread_ts": "999.000", "files": [audio]},  # not a call's thread
+            {"ts": "1.3", "thread_ts": call.card_ts, "files": [text]},  # not audio
+            {"ts": call.card_ts, "thread_ts": call.card_ts, "files": [audio]},  # the card
+        )
     ):
         event = {"type": "message", "subtype": "file_share", "channel": "C1", "user": "U2", **extra}
         # Called directly (as Bolt would): when it returns, it has decided.
-        await calls_followups.file_shared(event=event, client=client, context=context)
+        body = {"event_id": f"EvElsewhere{n}"}
+        asyncio.run(calls_followups.file_shared(body=body, event=event, context=context))
+    settle(linked.runtime)
     assert fake.called("chat.postEphemeral") == []
 
 

@@ -17,7 +17,7 @@ from bot.features.calls import service as calls
 from bot.features.calls.lifecycle import LIFECYCLE, Status
 from bot.features.calls.service import CallChanged, CallDraft
 from storage.engine import session_scope
-from storage.models import Call, DeliveryAlert, DeliveryAlertPost, Direction, OutboxRow
+from storage.models import Call, Direction, OutboxRow, SlackPost, ThreadLink
 
 # Front's voice channel lifecycle, as front-notes.md writes it.
 FRONT_LIFECYCLE = {
@@ -92,17 +92,20 @@ def _draft(**kw: object) -> CallDraft:
 
 
 def _create(engine: Engine, call_id: str, *, card_ts: str, parent: str | None = None) -> Call:
+    """Log a call, then (as its `call.card` post does once Slack has it) record its card."""
     with session_scope(engine) as s:
-        return calls.create_call(
+        calls.log_call(
             s,
             team_id="T1",
             slack_channel_id="C1",
             user_id="U1",
             external_call_id=call_id,
             draft=_draft(),
-            card_ts=card_ts,
             parent_external_call_id=parent,
         )
+    with session_scope(engine) as s:
+        calls.card_posted(s, external_call_id=call_id, ts=card_ts)
+        return s.exec(select(Call).where(Call.external_call_id == call_id)).one()
 
 
 def _set(engine: Engine, call_id: str, status: str, version: int, user: str = "U1") -> Call:
@@ -237,37 +240,40 @@ def test_reading_the_card_writes_nothing_the_sync_stores_its_state(engine: Engin
     assert stored() == "failed"
 
 
-def test_a_failed_rows_alert_counts_as_posted_once_slack_has_it(engine: Engine) -> None:
+def test_a_call_is_stored_with_its_request_and_its_card_post_then_threads_its_rows(
+    engine: Engine,
+) -> None:
+    """Logging stores the call, its create-call and its card's post in one transaction;
+    once the card is in Slack its ts becomes the call's thread, for the rows too."""
     _link(engine)
-    _create(engine, "sb-call-1", card_ts="1.1")
     with session_scope(engine) as s:
-        row = s.exec(select(OutboxRow)).one()
-        row_id = row.id
-    assert row_id is not None
-
-    def posted() -> bool:
-        with session_scope(engine, readonly=True) as s:
-            return state.delivery_alert_posted(session=s, row_id=row_id)
-
-    assert posted() is False  # no alert
-    with session_scope(engine) as s:
-        alert = DeliveryAlert(team_id="T1", cause="400", kind="failed")
-        s.add(alert)
-        s.flush()
-        assert alert.id is not None
-        row = s.exec(select(OutboxRow)).one()
-        row.alert_id = alert.id
-        s.add(row)
-        post = DeliveryAlertPost(alert_id=alert.id, channel_id="C1", thread_ts="1.1")
-        s.add(post)
-    assert posted() is False  # claimed, not yet in Slack
-    with session_scope(engine) as s:
-        post = s.exec(select(DeliveryAlertPost)).one()
-        post.ts = "1.9"
-        s.add(post)
-    assert posted() is True
+        calls.log_call(
+            s,
+            team_id="T1",
+            slack_channel_id="C1",
+            user_id="U1",
+            external_call_id="c1",
+            draft=_draft(),
+        )
     with session_scope(engine, readonly=True) as s:
-        assert state.delivery_alert_posted(session=s, row_id=row_id + 1000) is False
+        (post,) = s.exec(select(SlackPost)).all()
+        (row,) = s.exec(select(OutboxRow)).all()
+        assert s.exec(select(ThreadLink)).all() == []
+    assert (post.kind, post.lane, post.args) == ("call.card", "call:c1", {"external_call_id": "c1"})
+    assert (row.operation, row.slack_thread_ts) == ("create_call", None)
+    with session_scope(engine) as s:
+        calls.card_posted(s, external_call_id="c1", ts="9.9")
+    with session_scope(engine, readonly=True) as s:
+        call = s.exec(select(Call)).one()
+        link = s.exec(select(ThreadLink)).one()
+        row = s.exec(select(OutboxRow)).one()
+    assert (call.card_ts, call.thread_ts, link.thread_ts, link.external_id) == (
+        "9.9",
+        "9.9",
+        "9.9",
+        "c1",
+    )
+    assert row.slack_thread_ts == "9.9"
 
 
 def test_summary_transcript_and_recording_checks(engine: Engine) -> None:

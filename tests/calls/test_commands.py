@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlmodel import select
 
 from bot.features.admin.commands import SUBCOMMANDS, split_subcommand
 from storage.engine import session_scope
 from storage.models import ChannelLink
-from tests.calls.conftest import wait_responses
 from tests.helpers.app import RunningApp
 from tests.helpers.fake_slack import FakeSlack
 
@@ -23,10 +25,17 @@ def test_split_subcommand() -> None:
     assert {"help", "connect", "disconnect"} <= set(SUBCOMMANDS)
 
 
-def test_help_lists_every_command_with_an_example(app: RunningApp, fake_slack: FakeSlack) -> None:
-    resp = app.command("/switchboard", "help", response_url=f"{fake_slack.base_url}/respond/1")
+def _answer(app: RunningApp, text: str, **kw: str) -> dict[str, Any]:
+    """The ephemeral answer a /switchboard command gets in its ack (the HTTP response)."""
+    resp = app.command("/switchboard", text, **kw)
     assert resp.status_code == 200
-    (answer,) = wait_responses(fake_slack)
+    answer: dict[str, Any] = resp.json()
+    assert answer["response_type"] == "ephemeral"
+    return answer
+
+
+def test_help_lists_every_command_with_an_example(app: RunningApp) -> None:
+    answer = _answer(app, "help")
     text = answer["blocks"][0]["text"]["text"]
     for example in (
         "/logcall +33",
@@ -36,63 +45,64 @@ def test_help_lists_every_command_with_an_example(app: RunningApp, fake_slack: F
         "/switchboard help",
     ):
         assert example in text
-    assert answer["response_type"] == "ephemeral"
 
 
-def test_unknown_subcommand_shows_help(app: RunningApp, fake_slack: FakeSlack) -> None:
-    app.command("/switchboard", "frobnicate", response_url=f"{fake_slack.base_url}/respond/1")
-    (answer,) = wait_responses(fake_slack)
+def test_unknown_subcommand_shows_help(app: RunningApp) -> None:
+    answer = _answer(app, "frobnicate")
     assert "frobnicate" in answer["text"]
     assert "/logcall" in str(answer["blocks"])
 
 
+def test_a_huge_or_hostile_subcommand_is_not_echoed(app: RunningApp) -> None:
+    answer = _answer(app, "x" * 100_000)
+    assert len(answer["text"]) < 200 and "…" in answer["text"]
+    answer = _answer(app, "<!channel>")
+    assert "<!channel>" not in json.dumps(answer) and "&lt;!channel&gt;" in answer["text"]
+
+
 def test_admin_connects_and_disconnects(app: RunningApp, fake_slack: FakeSlack) -> None:
     fake_slack.add_user("U1", name="Ada Admin", is_admin=True)
-    url = f"{fake_slack.base_url}/respond/1"
-    app.command("/switchboard", "connect cha_abc123", response_url=url, channel_id="C9")
-    (answer,) = wait_responses(fake_slack)
-    assert "cha_abc123" in answer["text"] and answer["response_type"] == "ephemeral"
+    answer = _answer(app, "connect cha_abc123", channel_id="C9")
+    assert "cha_abc123" in answer["text"]
     assert _links(app) == [("C9", "cha_abc123")]
 
     # Re-linking moves the channel to another Front channel.
-    relink = "connect alt:address:+14155550100"
-    app.command("/switchboard", relink, response_url=url, channel_id="C9")
-    wait_responses(fake_slack, 2)
+    _answer(app, "connect alt:address:+14155550100", channel_id="C9")
     assert _links(app) == [("C9", "alt:address:+14155550100")]
 
-    app.command("/switchboard", "disconnect", response_url=url, channel_id="C9")
-    answers = wait_responses(fake_slack, 3)
-    assert "Disconnected" in answers[2]["text"]
+    assert "Disconnected" in _answer(app, "disconnect", channel_id="C9")["text"]
     assert _links(app) == []
 
 
 def test_owner_may_connect_too(app: RunningApp, fake_slack: FakeSlack) -> None:
     fake_slack.add_user("U1", name="Olga Owner", is_owner=True)
-    app.command("/switchboard", "connect cha_1", response_url=f"{fake_slack.base_url}/respond/1")
-    wait_responses(fake_slack)
+    _answer(app, "connect cha_1")
     assert _links(app) == [("C1", "cha_1")]
 
 
 def test_non_admin_connect_is_told_why(app: RunningApp, fake_slack: FakeSlack) -> None:
     fake_slack.add_user("U2", name="Max Member")
-    # The command was acked (200) even though the listener raised after its ack.
-    assert app.command("/switchboard", "connect cha_1", user_id="U2").status_code == 200
-    (told,) = fake_slack.wait_for("chat.postEphemeral")
-    assert told["user"] == "U2" and told["channel"] == "C1"
-    assert "Only workspace admins and owners can connect a channel" in told["text"]
+    answer = _answer(app, "connect cha_1", user_id="U2")
+    assert "Only workspace admins and owners can connect a channel" in answer["text"]
     assert _links(app) == []
+
+
+def test_non_admin_disconnect_is_refused(app: RunningApp, fake_slack: FakeSlack) -> None:
+    fake_slack.add_user("U1", name="Ada Admin", is_admin=True)
+    fake_slack.add_user("U2", name="Max Member")
+    _answer(app, "connect cha_1")
+    answer = _answer(app, "disconnect", user_id="U2")
+    assert "Only workspace admins and owners can disconnect" in answer["text"]
+    assert _links(app) == [("C1", "cha_1")]
 
 
 def test_connect_with_a_bad_id_says_what_an_id_looks_like(
     app: RunningApp, fake_slack: FakeSlack
 ) -> None:
     fake_slack.add_user("U1", name="Ada Admin", is_admin=True)
-    app.command("/switchboard", "connect front-support")
-    (told,) = fake_slack.wait_for("chat.postEphemeral")
-    assert "is not a Front channel id" in told["text"] and "cha_" in told["text"]
-    app.command("/switchboard", "connect", response_url=f"{fake_slack.base_url}/respond/1")
-    (answer,) = wait_responses(fake_slack)
-    assert "/switchboard connect cha_123" in answer["text"]
+    answer = _answer(app, "connect front-support")
+    assert "is not a Front channel id" in answer["text"] and "cha_" in answer["text"]
+    assert "/switchboard connect cha_123" in _answer(app, "connect")["text"]
     assert _links(app) == []
 
 
@@ -100,6 +110,4 @@ def test_disconnect_of_an_unlinked_channel_says_how_to_link(
     app: RunningApp, fake_slack: FakeSlack
 ) -> None:
     fake_slack.add_user("U1", name="Ada Admin", is_admin=True)
-    app.command("/switchboard", "disconnect")
-    (told,) = fake_slack.wait_for("chat.postEphemeral")
-    assert "not connected to Front yet" in told["text"]
+    assert "not connected to Front yet" in _answer(app, "disconnect")["text"]

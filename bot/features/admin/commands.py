@@ -123,12 +123,13 @@ async def switchboard_command(
     if handler is None:
         shown = escape(name[:MAX_NAME] + ("…" if len(name) > MAX_NAME else ""))
         await ack(
+            response_type="ephemeral",
             text=f"I don't know `/switchboard {shown}`. Here is what I can do.",
             blocks=[_markdown(f"I don't know `/switchboard {shown}`."), *help_blocks()],
         )
         return
     if name == "help":
-        await ack(text="Switchboard help", blocks=help_blocks())
+        await ack(response_type="ephemeral", text="Switchboard help", blocks=help_blocks())
         return
     if name in OPENS_MODAL:
         await ack()
@@ -143,4 +144,4 @@ async def switchboard_command(
     except Exception:
         log.exception("/switchboard %s failed", name)
         answer = UNEXPECTED
-    await ack(text=answer or "Done.")
+    await ack(response_type="ephemeral", text=answer or "Done.")

@@ -370,6 +370,14 @@ async def _thread_recording_clicked(click: Click) -> None:
         "recording_type": offer.recording_type,
     }
     await in_transaction(click.runtime, _queue_recording, wake=True, args=args)
+    if click.respond is not None and click.body.get("response_url"):
+        # The offer (ephemeral) gives way to what happens next; the queued post says more.
+        try:
+            await click.respond(
+                replace_original=True, text="Sending it to Front with the call's recording…"
+            )
+        except Exception as exc:  # a nicety: the recording is stored either way
+            log.info("could not replace the recording offer: %s", type(exc).__name__)
 
 
 thread_recording_clicked = on_click(_thread_recording_clicked)

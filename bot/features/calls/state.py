@@ -86,19 +86,6 @@ def sync_delivery_state(*, session: Session, external_call_id: str) -> DeliveryS
     return state
 
 
-def delivery_alert_posted(*, session: Session, row_id: int) -> bool:
-    """Whether the failure alert of outbox row `row_id` is in Slack yet (the card links it)."""
-    row = session.get(OutboxRow, row_id)
-    if row is None or row.alert_id is None:
-        return False
-    posted = session.exec(
-        select(DeliveryAlertPost.id).where(
-            DeliveryAlertPost.alert_id == row.alert_id, col(DeliveryAlertPost.ts).is_not(None)
-        )
-    ).first()
-    return posted is not None
-
-
 def call_card(session: Session, *, external_call_id: str) -> CallCard:
     """The card's content, read only: `delivery` may differ from the stored
     `call.delivery_state` until `sync_delivery_state` runs."""
