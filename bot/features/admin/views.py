@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.core.mrkdwn import escape
 from storage.models import MessageTemplate
 
 
@@ -79,7 +80,7 @@ def templates_list_view(meta: TemplateMeta, templates: list[MessageTemplate]) ->
         preview = t.body if len(t.body) <= 200 else t.body[:199] + "…"
         blocks.append(
             SectionBlock(
-                text=MarkdownTextObject(text=f"*{t.name}*{state}\n{preview}"),
+                text=MarkdownTextObject(text=f"*{escape(t.name)}*{state}\n{escape(preview)}"),
                 accessory=ButtonElement(text="Edit", action_id=TemplateIds.edit, value=str(t.id)),
             )
         )

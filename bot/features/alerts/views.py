@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.core.mrkdwn import escape
 from bot.delivery.alert_summary import AlertSummary
 from bot.delivery.alerts import PAUSED
 from storage.models import AlertState
@@ -47,7 +48,8 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 
 
 def _quote(text: str) -> str:
-    return "\n".join(f"> {line}" for line in (text or "(no message)").splitlines()[:6])
+    """Front's words (or a template's name), quoted and escaped: they mention nobody."""
+    return "\n".join(f"> {escape(line)}" for line in (text or "(no message)").splitlines()[:6])
 
 
 def _front_said(s: AlertSummary) -> str:
@@ -70,10 +72,11 @@ def headline(s: AlertSummary) -> str:
             ":no_entry: Deliveries to Front are paused for this workspace: "
             "Front refused our credentials."
         )
+    example = escape(s.example)  # may hold a template's name, as an admin typed it
     if s.rows <= 1:
-        what = f"*{s.example}*"
+        what = f"*{example}*"
     else:
-        what = f"*{_plural(s.rows, 'delivery', 'deliveries')}* (for example {s.example})"
+        what = f"*{_plural(s.rows, 'delivery', 'deliveries')}* (for example {example})"
     if s.state == AlertState.resolved:
         if s.action == "discard" and not s.delivered:
             return f":wastebasket: {what}: discarded{who}."

@@ -97,7 +97,7 @@ def quote(text: str, limit: int = 600) -> str:
 def card_text(view: MessageView, display: str) -> str:
     """The notification text of a card (and what screen readers say)."""
     verb = "sent to" if view.direction == Direction.outbound else "received from"
-    return f"Message {verb} {view.name or display}, logged to Front"
+    return f"Message {verb} {escape(view.name or display)}, logged to Front"
 
 
 def message_card(view: MessageView, display: str) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ async def mark_failed_clicked(
         channel = ""
     is_card = not place.in_modal and not place.ephemeral
     external_id = action.get("value") or (
-        message_external_id(body["team"]["id"], channel, ts) if ts else ""
+        message_external_id(str(place.team_id), channel, ts) if ts else ""
     )
     meta = MarkFailedMeta(
         external_id=external_id, channel_id=channel, card_ts=ts if is_card else None
