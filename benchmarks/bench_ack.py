@@ -117,7 +117,6 @@ def _bare_app(slack_api_url: str) -> Any:
 
     bolt = AsyncApp(
         signing_secret=SIGNING_SECRET,
-        token=BOT_TOKEN,
         client=AsyncWebClient(token=BOT_TOKEN, base_url=slack_api_url),
         process_before_response=False,
     )

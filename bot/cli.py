@@ -137,6 +137,26 @@ def frontsim(
 app.add_typer(outbox_app, name="outbox")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from bot import __version__
+
+        typer.echo(f"switchboard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Log phone calls and customer conversations from Slack into Front."""
+
+
 def main() -> None:
     try:
         app()

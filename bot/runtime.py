@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
@@ -15,6 +16,13 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from storage.engine import make_engine
 from storage.slack_oauth import installation_store
+
+
+def with_retries(client: AsyncWebClient, *, max_retry_count: int = 2) -> AsyncWebClient:
+    """Slack's 429 waits its Retry-After and goes again (slack_sdk does not by default)."""
+    if not any(isinstance(h, AsyncRateLimitErrorRetryHandler) for h in client.retry_handlers):
+        client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count))
+    return client
 
 
 def _no_wake() -> None:
@@ -41,9 +49,11 @@ class Runtime:
             return await self._installed_client(team_id)
         if self._slack is None:
             token = self.settings.slack_bot_token
-            self._slack = AsyncWebClient(
-                token=token.get_secret_value() if token else None,
-                base_url=self.settings.slack_api_url,
+            self._slack = with_retries(
+                AsyncWebClient(
+                    token=token.get_secret_value() if token else None,
+                    base_url=self.settings.slack_api_url,
+                )
             )
         return self._slack
 
@@ -54,7 +64,9 @@ class Runtime:
         bot = await self._installations.async_find_bot(enterprise_id=None, team_id=team_id)
         if bot is None:
             raise LookupError(f"Switchboard is not installed in workspace {team_id}")
-        return AsyncWebClient(token=bot.bot_token, base_url=self.settings.slack_api_url)
+        return with_retries(
+            AsyncWebClient(token=bot.bot_token, base_url=self.settings.slack_api_url)
+        )
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -26,7 +26,7 @@ BOT_SCOPES = [
     "groups:history",
     "channels:read",
     "groups:read",
-    "team:read",
+    "channels:join",
 ]
 STATE_EXPIRATION_SECONDS = 600
 
