@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Annotated, NoReturn
 
@@ -33,13 +32,19 @@ def settings_or_exit() -> Settings:
         fail(exc.problems)
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if level.lower() != "debug":
-        # APScheduler logs every tick (every FLUSH_INTERVAL_SECONDS) at INFO.
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+def _checked_level(level: str) -> str:
+    from bot.ops.logs import check_level
+
+    try:
+        return check_level(level)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _logging(level: str, settings: Settings) -> None:
+    from bot.ops.logs import setup_logging
+
+    setup_logging(level, settings.log_format)
 
 
 @app.command()
@@ -58,10 +63,12 @@ def serve(
 
     from bot.server import build_server_app
 
-    _logging(log_level)
+    level = _checked_level(log_level)
     settings = settings_or_exit()
+    _logging(level, settings)
     web = build_server_app(settings, run_scheduler=scheduler)
-    uvicorn.run(web, host=host, port=port or settings.port, log_level=log_level.lower())
+    # log_config=None: uvicorn's loggers keep ours (one format, JSON included).
+    uvicorn.run(web, host=host, port=port or settings.port, log_level=level, log_config=None)
 
 
 @app.command()
@@ -71,8 +78,10 @@ def worker(
     """Run only the delivery scheduler (to scale deliveries out beside `serve`)."""
     from bot.server import run_worker
 
-    _logging(log_level)
-    run_worker(settings_or_exit())
+    level = _checked_level(log_level)
+    settings = settings_or_exit()
+    _logging(level, settings)
+    run_worker(settings)
 
 
 @app.command()

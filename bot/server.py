@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from bot.config import Settings
 from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.runner import NO_FRONT_CREDENTIALS, build_scheduler, run_until_stopped
+from bot.ops.heartbeat import Heartbeat
 from bot.runtime import build_runtime
 from bot.services import admin
 from bot.slack.app import build_bolt_app
@@ -31,8 +32,9 @@ def build_server_app(settings: Settings, *, run_scheduler: bool = True) -> Starl
     shutdown: list[Hook] = []
     scheduler = build_scheduler(runtime, delivery_hooks()) if run_scheduler else None
     if scheduler is not None:
-        startup.append(scheduler.start)
-        shutdown.append(scheduler.stop)
+        heartbeat = Heartbeat(runtime, scheduler)
+        startup += [scheduler.start, heartbeat.start]
+        shutdown += [heartbeat.stop, scheduler.stop]
     if settings.slack_app_token is not None:
         # Socket Mode: Slack's requests arrive over a WebSocket this process opens, so no
         # public URL is needed (local development); HTTP still serves health and Front.
@@ -70,4 +72,4 @@ def run_worker(settings: Settings) -> None:
     scheduler = build_scheduler(runtime, delivery_hooks())
     if scheduler is None:
         raise SystemExit(f"switchboard: {NO_FRONT_CREDENTIALS}")
-    asyncio.run(run_until_stopped(scheduler))
+    asyncio.run(run_until_stopped(scheduler, Heartbeat(runtime, scheduler)))

@@ -16,7 +16,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine
+from sqlalchemy import Engine, String
 from sqlmodel import SQLModel
 
 BOTS_TABLE = SQLAlchemyInstallationStore.default_bots_table_name
@@ -28,6 +28,16 @@ installations = SQLAlchemyInstallationStore.build_installations_table(
     SQLModel.metadata, INSTALLATIONS_TABLE
 )
 oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(SQLModel.metadata, STATES_TABLE)
+
+# Tokens are stored encrypted (Fernet): wider than slack_sdk's 200 characters (migration
+# 0007). The store's own Table objects keep 200, which SQLAlchemy does not enforce.
+TOKEN_COLUMN_LENGTH = 1000
+for _table, _names in (
+    (bots, ("bot_token", "bot_refresh_token")),
+    (installations, ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")),
+):
+    for _name in _names:
+        _table.c[_name].type = String(TOKEN_COLUMN_LENGTH)
 
 
 class ThreadedInstallationStore(AsyncInstallationStore):
