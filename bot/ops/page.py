@@ -48,7 +48,7 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:17px;margin:0 0 8px}
 section{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:16px 20px;
  margin:16px 0}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:4px 8px 4px 0;
- vertical-align:top}th{font-weight:600;color:#555;width:34%}
+ vertical-align:top}th{font-weight:600;color:#555;width:34%}table.grid th{width:auto}
 code{background:#f1f2f4;padding:2px 6px;border-radius:4px;font-size:13px;word-break:break-all}
 .ok{color:#1a7f37}.bad{color:#c5221f}.muted{color:#666}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;
@@ -190,9 +190,9 @@ def _figures(data: PageData) -> str:
         f"<table><tr><th>Oldest still to deliver</th><td>{h(_age(f.oldest_pending_seconds))}"
         f"</td></tr>{outbox}</table>"
         "<h2 style='margin-top:16px'>Paused workspaces</h2>"
-        f"<table><tr><th>team</th><th>why</th><th>since</th></tr>{paused}</table>"
+        f"<table class='grid'><tr><th>team</th><th>why</th><th>since</th></tr>{paused}</table>"
         "<h2 style='margin-top:16px'>Delivery processes</h2>"
-        "<table><tr><th>host</th><th>pid</th><th>last flush</th><th>last report</th>"
+        "<table class='grid'><tr><th>host</th><th>pid</th><th>last flush</th><th>last report</th>"
         f"<th>delivered</th><th>failed</th></tr>{procs}</table>"
         "<form method='post' action='/status/logout' style='margin-top:12px'>"
         "<button type='submit'>Hide figures</button></form></section>"
