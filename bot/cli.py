@@ -112,6 +112,49 @@ def doctor() -> None:
         raise typer.Exit(1)
 
 
+@app.command("rotate-token-key")
+def rotate_token_key(
+    old_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--old-key",
+            help="A key tokens were saved with (repeatable); TOKEN_ENCRYPTION_OLD_KEYS too.",
+        ),
+    ] = None,
+) -> None:
+    """Re-encrypt every stored Slack token with TOKEN_ENCRYPTION_KEY (after changing it).
+
+    Set TOKEN_ENCRYPTION_KEY to the new key and give the old one with --old-key. Tokens
+    saved in clear (before encryption) are encrypted too. Until this has run, serve reads
+    tokens with the old key when it is in TOKEN_ENCRYPTION_OLD_KEYS.
+    """
+    from cryptography.fernet import Fernet
+
+    from storage.engine import make_engine
+    from storage.slack_oauth import TokenCipher, TokenKeyError, reencrypt_tokens
+
+    settings = settings_or_exit()
+    if settings.token_encryption_key is None:
+        fail("TOKEN_ENCRYPTION_KEY is not set: set it to the new key first.")
+    olds = list(old_key or [])
+    if settings.token_encryption_old_keys is not None:
+        olds += settings.token_encryption_old_keys.get_secret_value().split(",")
+    for key in olds:
+        try:
+            Fernet(key.strip().encode())
+        except ValueError:
+            fail("--old-key is not a Fernet key (32 url-safe base64 bytes).")
+    cipher = TokenCipher([settings.token_encryption_key.get_secret_value(), *olds])
+    engine = make_engine(settings.database_url)
+    try:
+        count = reencrypt_tokens(engine, cipher)
+    except TokenKeyError as exc:
+        fail(f"{exc}; nothing was changed.", 1)
+    finally:
+        engine.dispose()
+    typer.echo(f"{count} token(s) now encrypted with TOKEN_ENCRYPTION_KEY; the old keys can go.")
+
+
 @app.command()
 def frontsim(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

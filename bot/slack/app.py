@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.ops.installs import register_install_lifecycle
 from bot.runtime import Runtime, with_retries
 from bot.slack.errors import register_error_handler
 from bot.slack.listeners import register_listeners
 from bot.slack.middleware import register_middleware
 from bot.slack.oauth import oauth_settings
+from storage.slack_oauth import ThreadedInstallationStore
 
 
 def build_bolt_app(runtime: Runtime) -> AsyncApp:
@@ -33,6 +35,10 @@ def build_bolt_app(runtime: Runtime) -> AsyncApp:
     # Each request's client copies these from the app's client.
     app.client.base_url = settings.slack_api_url
     with_retries(app.client)
+    store = oauth.installation_store if oauth is not None else None
+    register_install_lifecycle(
+        app, runtime, store if isinstance(store, ThreadedInstallationStore) else None
+    )
     register_error_handler(app)
     register_middleware(app, runtime)
     register_listeners(app)
