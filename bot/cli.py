@@ -100,15 +100,25 @@ def migrate() -> None:
 
 
 @app.command()
-def doctor() -> None:
+def doctor(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the results as one JSON object.")
+    ] = False,
+) -> None:
     """Check each setting, the database and its migrations, Slack and Front; say what to fix."""
+    import json
+
     from bot.doctor import run_checks
 
     results = run_checks()
-    for check in results:
-        mark = "ok  " if check.ok else "FAIL"
-        typer.echo(f"[{mark}] {check.name}: {check.detail}")
-    if not all(c.ok for c in results):
+    ok = all(c.ok for c in results)
+    if as_json:
+        typer.echo(json.dumps({"ok": ok, "checks": [c.as_dict() for c in results]}, indent=2))
+    else:
+        for check in results:
+            mark = "ok  " if check.ok else "FAIL"
+            typer.echo(f"[{mark}] {check.name}: {check.detail}")
+    if not ok:
         raise typer.Exit(1)
 
 
