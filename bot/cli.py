@@ -57,15 +57,38 @@ def serve(
         bool, typer.Option(help="Run the delivery scheduler in this process too.")
     ] = True,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="HTTP processes (default: $WEB_CONCURRENCY, else 1). With more than one, "
+            "one more process delivers.",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP server for Slack (and the delivery scheduler, unless --no-scheduler)."""
+    level = _checked_level(log_level)
+    settings = settings_or_exit()
+    _logging(level, settings)
+    count = workers or settings.web_concurrency
+    if count > 1:
+        from bot.ops.processes import supervise
+
+        raise typer.Exit(
+            supervise(
+                settings,
+                host=host,
+                port=port or settings.port,
+                workers=count,
+                level=level,
+                deliver=scheduler,
+            )
+        )
     import uvicorn
 
     from bot.server import build_server_app
 
-    level = _checked_level(log_level)
-    settings = settings_or_exit()
-    _logging(level, settings)
     web = build_server_app(settings, run_scheduler=scheduler)
     # log_config=None: uvicorn's loggers keep ours (one format, JSON included).
     uvicorn.run(web, host=host, port=port or settings.port, log_level=level, log_config=None)

@@ -23,10 +23,13 @@ from storage import migrate
 log = logging.getLogger(__name__)
 
 
-def build_server_app(settings: Settings, *, run_scheduler: bool = True) -> Starlette:
+def build_server_app(
+    settings: Settings, *, run_scheduler: bool = True, migrate_db: bool = True
+) -> Starlette:
     runtime = build_runtime(settings)
-    # A newcomer never has to know about migrations: serve applies what is pending.
-    migrate.upgrade(runtime.engine)
+    if migrate_db:
+        # A newcomer never has to know about migrations: serve applies what is pending.
+        migrate.upgrade(runtime.engine)
     bolt = build_bolt_app(runtime)
     startup: list[Hook] = []
     shutdown: list[Hook] = []

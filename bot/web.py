@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -60,6 +61,8 @@ def create_web_app(
                 "status": "ok",
                 "database": "ok",
                 "migrations": "pending" if state.pending else "current",
+                # Which process answered (behind `serve --workers N`, one of several).
+                "pid": os.getpid(),
             }
         )
 
