@@ -203,16 +203,16 @@ def frontsim(
     It reads FRONT_APP_UID / FRONT_APP_SECRET (or FRONT_API_TOKEN) from the environment or
     .env to check the requests' credentials.
     """
-    import os
-
+    from bot.config import FrontCredentials
     from bot.frontsim import run
 
+    credentials = FrontCredentials()
     run(
         host=host,
         port=port,
-        app_uid=os.environ.get("FRONT_APP_UID"),
-        app_secret=os.environ.get("FRONT_APP_SECRET"),
-        api_token=os.environ.get("FRONT_API_TOKEN"),
+        app_uid=credentials.front_app_uid,
+        app_secret=credentials.front_app_secret,
+        api_token=credentials.front_api_token,
         rate_limit_per_minute=rate_limit_per_minute,
         error_rate=error_rate,
         latency_ms=latency_ms,

@@ -192,6 +192,18 @@ class _Presence(BaseSettings):
     token_encryption_key: str | None = None
 
 
+class FrontCredentials(BaseSettings):
+    """Front's credentials alone, from the same sources (the simulator checks requests with
+    them; it needs none of the Slack settings)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
+    front_app_uid: str | None = None
+    front_app_secret: str | None = None
+    front_api_token: str | None = None
+
+
 class SettingsError(Exception):
     """Settings are missing or malformed; `problems` holds one line per variable."""
 

@@ -111,3 +111,20 @@ def test_blank_values_in_env_file_mean_not_set(tmp_path: Path) -> None:
     ]
     env.write_text("SLACK_SIGNING_SECRET=abc-123\nSLACK_BOT_TOKEN=xoxb-1\nFRONT_APP_SECRET=\n")
     assert not load_settings(env_file=env).front_configured
+
+
+def test_the_simulators_credentials_come_from_dotenv_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.config import FrontCredentials
+
+    for var in ("FRONT_APP_UID", "FRONT_APP_SECRET", "FRONT_API_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("FRONT_APP_UID=app_local\nFRONT_APP_SECRET=s3cret\n")
+    creds = FrontCredentials()
+    assert (creds.front_app_uid, creds.front_app_secret, creds.front_api_token) == (
+        "app_local",
+        "s3cret",
+        None,
+    )
