@@ -386,12 +386,12 @@ def median_results(results: list[Result]) -> list[Result]:
 def report(results: list[Result]) -> str:
     results = median_results(results)
     lines = [
-        f"{'app':<12} {'conc':>4} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'app':<15} {'conc':>4} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'req/s':>8} {'errors':>6}"
     ]
     for r in results:
         lines.append(
-            f"{r.app:<12} {r.concurrency:>4} {r.requests:>8} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
+            f"{r.app:<15} {r.concurrency:>4} {r.requests:>8} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
             f"{r.rps:>8.0f} {r.errors:>6}"
         )
     lines.append("")
