@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Protocol
 
 from bot.delivery.flusher import Flusher
 from bot.delivery.hooks import DeliveryHooks
@@ -34,16 +35,26 @@ def build_scheduler(runtime: Runtime, hooks: DeliveryHooks) -> DeliveryScheduler
     return scheduler
 
 
-async def run_until_stopped(scheduler: DeliveryScheduler) -> None:
-    """Flush on schedule until SIGTERM or SIGINT, then finish the sends in progress."""
+class _Service(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+async def run_until_stopped(scheduler: DeliveryScheduler, *beside: _Service) -> None:
+    """Flush on schedule until SIGTERM or SIGINT, then finish the sends in progress.
+    `beside`: started after the scheduler, stopped before it (e.g. its heartbeat)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await scheduler.start()
+    for service in beside:
+        await service.start()
     log.info("switchboard worker: delivering (Ctrl-C to stop)")
     try:
         await stop.wait()
     finally:
         log.info("switchboard worker: stopping")
+        for service in beside:
+            await service.stop()
         await scheduler.stop()

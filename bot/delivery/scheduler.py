@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -32,6 +33,8 @@ class DeliveryScheduler:
         self._loop_thread: int | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._task: asyncio.Task[object] | None = None
+        # When the last flush ended (the status page shows it, see bot.delivery.heartbeat).
+        self.last_flush_at: datetime | None = None
 
     async def start(self) -> None:
         """Start ticking in the running event loop (and flush once right away)."""
@@ -65,6 +68,7 @@ class DeliveryScheduler:
     async def _flush(self) -> None:
         try:
             await self.flusher.flush()
+            self.last_flush_at = utcnow()
         except Exception:
             log.exception("outbox flush failed; the next tick tries again")
 
