@@ -51,11 +51,6 @@ class Wiring:
         return delivery_hooks()
 
 
-@app.callback()
-def _wire(ctx: typer.Context) -> None:
-    ctx.obj = Wiring()
-
-
 def _checked_level(level: str) -> str:
     from bot.ops.logs import check_level
 
@@ -285,6 +280,7 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -293,6 +289,7 @@ def _root(
     ] = False,
 ) -> None:
     """Log phone calls and customer conversations from Slack into Front."""
+    ctx.obj = Wiring()
 
 
 def main() -> None:
