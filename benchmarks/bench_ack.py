@@ -1,16 +1,20 @@
 """Ack latency of `/logcall` beside a bare Bolt app that only acks, in the same run.
 
-Both apps run on the same stack, each in a process of its own: uvicorn → Starlette →
-Bolt's AsyncSlackRequestHandler. Switchboard is built exactly as `switchboard serve`
-builds it (bot.server.build_server_app, without the delivery scheduler) on a SQLite file,
-with the channel linked, so each `/logcall` also opens its modal and reads the link after
-the ack, as in production. Slack's Web API is a minimal stand-in in a third process. The
-load generator (aiohttp) sends signed `/logcall` requests, pre-signed before timing, from
-N concurrent workers and times each answer (the ack). All of it shares this machine's
-cores: read the ratio, more than the absolute figures.
+Every app runs on the same stack: uvicorn → Starlette → Bolt's AsyncSlackRequestHandler.
+The bare app is one process. Switchboard runs as an operator runs it, `switchboard serve
+--no-scheduler --workers N` (N = 1 and 2 by default: one process, or a supervisor with N
+HTTP processes), on a SQLite file with the channel linked, so each `/logcall` also opens
+its modal and reads the link after the ack, as in production. Slack's Web API is a
+minimal stand-in in a process of its own.
 
-    python benchmarks/bench_ack.py          # concurrency 10 and 50, 3 rounds of 2000 requests
-    python benchmarks/bench_ack.py --requests 500 --concurrency 10 --rounds 1
+The load generator is wrk (benchmarks/wrk.py: pre-signed requests in a Lua script), which
+costs the machine much less than the servers it loads. Without wrk (or with --no-wrk), an
+aiohttp generator in this process is used and the report says why; it takes CPU from the
+servers. Everything shares this machine's cores: read the ratios more than the figures.
+
+    python benchmarks/bench_ack.py                      # concurrency 10 and 50, 3 rounds
+    python benchmarks/bench_ack.py --concurrency 50 --duration 10 --rounds 3
+    python benchmarks/bench_ack.py --requests 500 --concurrency 10 --rounds 1 --no-wrk
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import os
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere: find bot/, storage/, tests/
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.wrk import run_wrk, write_script, wrk_missing  # noqa: E402
 from tests.helpers.fake_slack import BOT_TOKEN  # noqa: E402
 from tests.helpers.slack_signing import (  # noqa: E402
     FORM,
@@ -40,7 +47,11 @@ from tests.helpers.slack_signing import (  # noqa: E402
     signed_headers,
 )
 
-APPS = ("bare", "switchboard")
+BARE = "bare"
+
+
+def app_name(workers: int) -> str:
+    return "switchboard" if workers == 1 else f"switchboard-{workers}w"
 
 
 def _free_port() -> int:
@@ -116,7 +127,6 @@ def _bare_app(slack_api_url: str) -> Any:
 
     bolt = AsyncApp(
         signing_secret=SIGNING_SECRET,
-        token=BOT_TOKEN,
         client=AsyncWebClient(token=BOT_TOKEN, base_url=slack_api_url),
         process_before_response=False,
     )
@@ -133,20 +143,11 @@ def _bare_app(slack_api_url: str) -> Any:
     return Starlette(routes=[Route("/slack/events", events, methods=["POST"])])
 
 
-def _switchboard_app(slack_api_url: str, database_url: str) -> Any:
-    from bot.config import load_settings
+def _prepare_database(database_url: str) -> None:
     from bot.core import links
-    from bot.server import build_server_app
     from storage import migrate
     from storage.engine import make_engine, session_scope
 
-    settings = load_settings(
-        env_file=None,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_bot_token=BOT_TOKEN,
-        slack_api_url=slack_api_url,
-        database_url=database_url,
-    )
     engine = make_engine(database_url)
     migrate.upgrade(engine)
     with session_scope(engine) as session:
@@ -158,27 +159,46 @@ def _switchboard_app(slack_api_url: str, database_url: str) -> Any:
             user_id="U1",
         )
     engine.dispose()
-    return build_server_app(settings, run_scheduler=False)
 
 
-def _serve(kind: str, port: int, slack_api_url: str, database_url: str) -> None:
+def _serve_bare(port: int, slack_api_url: str) -> None:
     import logging
 
     import uvicorn
 
     logging.basicConfig(level=logging.WARNING)
-    if kind == "bare":
-        app = _bare_app(slack_api_url)
-    else:
-        app = _switchboard_app(slack_api_url, database_url)
+    app = _bare_app(slack_api_url)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def _wait_listening(port: int, proc: Any, timeout: float = 30.0) -> None:
+def _start_switchboard(
+    workers: int, port: int, slack_api_url: str, database_url: str, tmp: str
+) -> subprocess.Popen[bytes]:
+    """`switchboard serve` as an operator runs it (no scheduler: acks only)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FRONT_"))}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": slack_api_url,
+        "DATABASE_URL": database_url,
+    }
+    command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", str(workers), "--no-scheduler"]
+    command += ["--log-level", "warning"]
+    return subprocess.Popen(command, cwd=tmp, env=env, stdout=subprocess.DEVNULL)
+
+
+def _alive(proc: Any) -> bool:
+    return bool(proc.is_alive()) if hasattr(proc, "is_alive") else proc.poll() is None
+
+
+def _wait_listening(port: int, proc: Any, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not proc.is_alive():
-            raise RuntimeError(f"server on port {port} died (exit {proc.exitcode})")
+        if not _alive(proc):
+            raise RuntimeError(f"server on port {port} died")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -196,6 +216,7 @@ class Result:
     p99_ms: float
     rps: float
     errors: int
+    generator: str = "aiohttp"
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -241,6 +262,26 @@ def _bodies(count: int, tag: str) -> list[str]:
     ]
 
 
+def measure_wrk(
+    url: str, app: str, concurrency: int, seconds: float, warmup: float, tmp: str
+) -> Result:
+    script = Path(tmp) / f"bench-{app}-{concurrency}.lua"
+    write_script(script, _bodies(2000, f"{app}-{concurrency}"))
+    if warmup > 0:
+        run_wrk(url, script, connections=concurrency, seconds=warmup)
+    got = run_wrk(url, script, connections=concurrency, seconds=seconds)
+    return Result(
+        app=app,
+        concurrency=concurrency,
+        requests=got.requests,
+        p50_ms=got.p50_ms,
+        p99_ms=got.p99_ms,
+        rps=got.requests / got.seconds,
+        errors=got.errors,
+        generator="wrk",
+    )
+
+
 def measure(url: str, app: str, concurrency: int, requests: int, warmup: int) -> Result:
     asyncio.run(_load(url, _bodies(warmup, f"warm-{app}-{concurrency}"), concurrency))
     latencies, errors, wall = asyncio.run(
@@ -259,7 +300,15 @@ def measure(url: str, app: str, concurrency: int, requests: int, warmup: int) ->
 
 
 def run(
-    concurrencies: list[int], requests: int, warmup: int, settle: float, rounds: int = 1
+    concurrencies: list[int],
+    requests: int,
+    warmup: int,
+    settle: float,
+    rounds: int = 1,
+    *,
+    workers: tuple[int, ...] = (1, 2),
+    seconds: float = 10.0,
+    use_wrk: bool = True,
 ) -> list[Result]:
     ctx = mp.get_context("spawn")
     stop = ctx.Event()
@@ -269,30 +318,45 @@ def run(
     slack_api_url = queue.get(timeout=30)
     servers: dict[str, tuple[Any, int]] = {}
     results: list[Result] = []
+    why_not = wrk_missing() if use_wrk else "--no-wrk"
+    if why_not:
+        print(f"load generator: aiohttp in this process ({why_not})")
+    apps = [BARE, *(app_name(n) for n in workers)]
     with tempfile.TemporaryDirectory() as tmp:
         database_url = f"sqlite:///{tmp}/bench.db"
+        _prepare_database(database_url)
         try:
-            for app in APPS:
+            port = _free_port()
+            bare = ctx.Process(target=_serve_bare, args=(port, slack_api_url), daemon=True)
+            bare.start()
+            servers[BARE] = (bare, port)
+            for n in workers:
                 port = _free_port()
-                proc = ctx.Process(
-                    target=_serve, args=(app, port, slack_api_url, database_url), daemon=True
-                )
-                proc.start()
+                proc = _start_switchboard(n, port, slack_api_url, database_url, tmp)
+                servers[app_name(n)] = (proc, port)
+            for proc, port in servers.values():
                 _wait_listening(port, proc)
-                servers[app] = (proc, port)
-            # Rounds alternate the two apps, so a burst of load from elsewhere on the
-            # machine hits both alike; the report takes the median of the rounds.
+            if max(workers) > 1:
+                time.sleep(3)  # every HTTP process up, not only the first
+            # Rounds alternate the apps, so a burst of load from elsewhere on the machine
+            # hits all alike; the report takes the median of the rounds.
             for _round in range(rounds):
                 for concurrency in concurrencies:
-                    for app in APPS:
-                        _proc, port = servers[app]
-                        url = f"http://127.0.0.1:{port}/slack/events"
-                        results.append(measure(url, app, concurrency, requests, warmup))
+                    for app in apps:
+                        url = f"http://127.0.0.1:{servers[app][1]}/slack/events"
+                        if why_not:
+                            results.append(measure(url, app, concurrency, requests, warmup))
+                        else:
+                            warm = min(2.0, seconds / 5) if warmup else 0.0
+                            results.append(measure_wrk(url, app, concurrency, seconds, warm, tmp))
                         time.sleep(settle)  # let the work after each ack finish first
         finally:
             for proc, _port in servers.values():
                 proc.terminate()
-                proc.join(timeout=10)
+                if hasattr(proc, "join"):
+                    proc.join(timeout=10)
+                else:
+                    proc.wait(timeout=30)
             stop.set()
             fake.join(timeout=10)
     return results
@@ -312,6 +376,7 @@ def median_results(results: list[Result]) -> list[Result]:
             p99_ms=statistics.median(r.p99_ms for r in rs),
             rps=statistics.median(r.rps for r in rs),
             errors=sum(r.errors for r in rs),
+            generator=rs[0].generator,
         )
         for (app, concurrency), rs in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))
     ]
@@ -320,22 +385,25 @@ def median_results(results: list[Result]) -> list[Result]:
 def report(results: list[Result]) -> str:
     results = median_results(results)
     lines = [
-        f"{'app':<12} {'conc':>4} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'app':<15} {'conc':>4} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'req/s':>8} {'errors':>6}"
     ]
     for r in results:
         lines.append(
-            f"{r.app:<12} {r.concurrency:>4} {r.requests:>8} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
+            f"{r.app:<15} {r.concurrency:>4} {r.requests:>8} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
             f"{r.rps:>8.0f} {r.errors:>6}"
         )
     lines.append("")
     by = {(r.app, r.concurrency): r for r in results}
     for concurrency in sorted({r.concurrency for r in results}):
-        bare, ours = by[("bare", concurrency)], by[("switchboard", concurrency)]
-        lines.append(
-            f"concurrency {concurrency}: switchboard/bare p50 {ours.p50_ms / bare.p50_ms:.2f}x, "
-            f"p99 {ours.p99_ms / bare.p99_ms:.2f}x, req/s {ours.rps / bare.rps:.2f}x"
-        )
+        bare = by[(BARE, concurrency)]
+        for app in sorted({r.app for r in results} - {BARE}, key=len):
+            ours = by[(app, concurrency)]
+            lines.append(
+                f"concurrency {concurrency}: {app}/bare p50 {ours.p50_ms / bare.p50_ms:.2f}x, "
+                f"p99 {ours.p99_ms / bare.p99_ms:.2f}x, req/s {ours.rps / bare.rps:.2f}x"
+            )
+    lines.append(f"load generator: {results[0].generator if results else '?'}")
     return "\n".join(lines)
 
 
@@ -346,9 +414,21 @@ def main(argv: list[str] | None = None) -> list[Result]:
     parser.add_argument("--warmup", type=int, default=200, help="untimed requests first")
     parser.add_argument("--settle", type=float, default=1.0, help="seconds between runs")
     parser.add_argument("--rounds", type=int, default=3, help="medians over this many rounds")
+    parser.add_argument(
+        "--workers", type=int, action="append", help="switchboard HTTP processes; 1 and 2"
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--no-wrk", action="store_true", help="use the aiohttp generator")
     args = parser.parse_args(argv)
     results = run(
-        args.concurrency or [10, 50], args.requests, args.warmup, args.settle, args.rounds
+        args.concurrency or [10, 50],
+        args.requests,
+        args.warmup,
+        args.settle,
+        args.rounds,
+        workers=tuple(args.workers or [1, 2]),
+        seconds=args.duration,
+        use_wrk=not args.no_wrk,
     )
     print(report(results))
     return results

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -52,18 +51,19 @@ class Wiring:
         return delivery_hooks()
 
 
-@app.callback()
-def _wire(ctx: typer.Context) -> None:
-    ctx.obj = Wiring()
+def _checked_level(level: str) -> str:
+    from bot.ops.logs import check_level
+
+    try:
+        return check_level(level)
+    except ValueError as exc:
+        fail(str(exc))
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if level.lower() != "debug":
-        # APScheduler logs every tick (every FLUSH_INTERVAL_SECONDS) at INFO.
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+def _logging(level: str, settings: Settings) -> None:
+    from bot.ops.logs import setup_logging
+
+    setup_logging(level, settings.log_format)
 
 
 @app.command()
@@ -76,16 +76,41 @@ def serve(
         bool, typer.Option(help="Run the delivery scheduler in this process too.")
     ] = True,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="HTTP processes (default: $WEB_CONCURRENCY, else 1). With more than one, "
+            "one more process delivers.",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP server for Slack (and the delivery scheduler, unless --no-scheduler)."""
+    level = _checked_level(log_level)
+    settings = settings_or_exit()
+    _logging(level, settings)
+    count = workers or settings.web_concurrency
+    if count > 1:
+        from bot.workers import supervise
+
+        raise typer.Exit(
+            supervise(
+                settings,
+                host=host,
+                port=port or settings.port,
+                workers=count,
+                level=level,
+                deliver=scheduler,
+            )
+        )
     import uvicorn
 
     from bot.server import build_server_app
 
-    _logging(log_level)
-    settings = settings_or_exit()
     web = build_server_app(settings, run_scheduler=scheduler)
-    uvicorn.run(web, host=host, port=port or settings.port, log_level=log_level.lower())
+    # log_config=None: uvicorn's loggers keep ours (one format, JSON included).
+    uvicorn.run(web, host=host, port=port or settings.port, log_level=level, log_config=None)
 
 
 @app.command()
@@ -95,8 +120,10 @@ def worker(
     """Run only the delivery scheduler (to scale deliveries out beside `serve`)."""
     from bot.server import run_worker
 
-    _logging(log_level)
-    run_worker(settings_or_exit())
+    level = _checked_level(log_level)
+    settings = settings_or_exit()
+    _logging(level, settings)
+    run_worker(settings)
 
 
 @app.command()
@@ -115,16 +142,69 @@ def migrate() -> None:
 
 
 @app.command()
-def doctor() -> None:
+def doctor(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the results as one JSON object.")
+    ] = False,
+) -> None:
     """Check each setting, the database and its migrations, Slack and Front; say what to fix."""
+    import json
+
     from bot.doctor import run_checks
 
     results = run_checks()
-    for check in results:
-        mark = "ok  " if check.ok else "FAIL"
-        typer.echo(f"[{mark}] {check.name}: {check.detail}")
-    if not all(c.ok for c in results):
+    ok = all(c.ok for c in results)
+    if as_json:
+        typer.echo(json.dumps({"ok": ok, "checks": [c.as_dict() for c in results]}, indent=2))
+    else:
+        for check in results:
+            mark = "ok  " if check.ok else "FAIL"
+            typer.echo(f"[{mark}] {check.name}: {check.detail}")
+    if not ok:
         raise typer.Exit(1)
+
+
+@app.command("rotate-token-key")
+def rotate_token_key(
+    old_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--old-key",
+            help="A key tokens were saved with (repeatable); TOKEN_ENCRYPTION_OLD_KEYS too.",
+        ),
+    ] = None,
+) -> None:
+    """Re-encrypt every stored Slack token with TOKEN_ENCRYPTION_KEY (after changing it).
+
+    Set TOKEN_ENCRYPTION_KEY to the new key and give the old one with --old-key. Tokens
+    saved in clear (before encryption) are encrypted too. Until this has run, serve reads
+    tokens with the old key when it is in TOKEN_ENCRYPTION_OLD_KEYS.
+    """
+    from cryptography.fernet import Fernet
+
+    from storage.engine import make_engine
+    from storage.slack_oauth import TokenCipher, TokenKeyError, reencrypt_tokens
+
+    settings = settings_or_exit()
+    if settings.token_encryption_key is None:
+        fail("TOKEN_ENCRYPTION_KEY is not set: set it to the new key first.")
+    olds = list(old_key or [])
+    if settings.token_encryption_old_keys is not None:
+        olds += settings.token_encryption_old_keys.get_secret_value().split(",")
+    for key in olds:
+        try:
+            Fernet(key.strip().encode())
+        except ValueError:
+            fail("--old-key is not a Fernet key (32 url-safe base64 bytes).")
+    cipher = TokenCipher([settings.token_encryption_key.get_secret_value(), *olds])
+    engine = make_engine(settings.database_url)
+    try:
+        count = reencrypt_tokens(engine, cipher)
+    except TokenKeyError as exc:
+        fail(f"{exc}; nothing was changed.", 1)
+    finally:
+        engine.dispose()
+    typer.echo(f"{count} token(s) now encrypted with TOKEN_ENCRYPTION_KEY; the old keys can go.")
 
 
 @app.command()
@@ -188,6 +268,28 @@ def frontsim(
 
 
 app.add_typer(outbox_app, name="outbox")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from bot import __version__
+
+        typer.echo(f"switchboard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Log phone calls and customer conversations from Slack into Front."""
+    ctx.obj = Wiring()
 
 
 def main() -> None:

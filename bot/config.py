@@ -8,7 +8,7 @@ start-up can stop with a clear message instead of a traceback.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +39,15 @@ HINTS: dict[str, str] = {
     "FLUSH_CONCURRENCY": "how many deliveries may be in flight at once per process",
     "OUTBOX_LEASE_SECONDS": "how long a claimed delivery stays reserved to one process, e.g. 120",
     "OUTBOX_BACKOFF_SECONDS": "seconds before the first retry of a delivery (then doubling)",
+    "LOG_FORMAT": "text (the default) or json (one JSON object a line)",
+    "STATUS_TOKEN": "a long random string; it unlocks the status page's figures and /metrics",
+    "TOKEN_ENCRYPTION_KEY": 'a Fernet key, made with: python -c "from cryptography.fernet '
+    'import Fernet; print(Fernet.generate_key().decode())"',
+    "TOKEN_ENCRYPTION_OLD_KEYS": "earlier TOKEN_ENCRYPTION_KEY values, comma-separated, "
+    "while `switchboard rotate-token-key` re-encrypts",
+    "WEB_CONCURRENCY": "how many HTTP processes `switchboard serve` runs, e.g. 2",
+    "TOKEN_ROTATION_EXPIRATION_MINUTES": "refresh rotating Slack tokens this many minutes "
+    "before they expire (default 120)",
 }
 
 # Where settings come from: the environment, then `.env`.
@@ -81,6 +90,15 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120.0, gt=0)
     outbox_backoff_seconds: float = Field(default=2.0, gt=0)
 
+    log_format: Literal["text", "json"] = "text"
+    # Unlocks the status page's figures and /metrics; without it they are not served.
+    status_token: SecretStr | None = None
+    # Bot tokens and refresh tokens are encrypted at rest with it (OAuth installs).
+    token_encryption_key: SecretStr | None = None
+    token_encryption_old_keys: SecretStr | None = None
+    web_concurrency: int = Field(default=1, ge=1, le=64)
+    token_rotation_expiration_minutes: int = Field(default=120, ge=1)
+
     @field_validator("slack_signing_secret", "slack_bot_token", "front_app_secret")
     @classmethod
     def _no_placeholder(cls, v: SecretStr | None) -> SecretStr | None:
@@ -88,6 +106,19 @@ class Settings(BaseSettings):
             raise ValueError("is a placeholder, not a real secret")
         if v is not None and not v.get_secret_value().strip():
             raise ValueError("is empty")
+        return v
+
+    @field_validator("token_encryption_key", "token_encryption_old_keys")
+    @classmethod
+    def _fernet_keys(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            from cryptography.fernet import Fernet
+
+            for key in v.get_secret_value().split(","):
+                try:
+                    Fernet(key.strip())
+                except ValueError:
+                    raise ValueError("is not a Fernet key (32 url-safe base64 bytes)") from None
         return v
 
     @field_validator("slack_api_url")
@@ -110,6 +141,7 @@ class Settings(BaseSettings):
                 "slack_bot_token": self.slack_bot_token,
                 "slack_client_id": self.slack_client_id,
                 "slack_client_secret": self.slack_client_secret,
+                "token_encryption_key": self.token_encryption_key,
             }
         )
         if missing:
@@ -140,6 +172,9 @@ def missing_required(values: dict[str, Any]) -> list[str]:
     oauth = values.get("slack_client_id") and values.get("slack_client_secret")
     if not values.get("slack_bot_token") and not oauth:
         missing.append("SLACK_BOT_TOKEN")
+    if not values.get("slack_bot_token") and oauth and not values.get("token_encryption_key"):
+        # OAuth installs keep every workspace's tokens: never in clear.
+        missing.append("TOKEN_ENCRYPTION_KEY")
     return missing
 
 
@@ -151,6 +186,19 @@ class _Presence(BaseSettings):
     slack_bot_token: str | None = None
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
+    token_encryption_key: str | None = None
+
+
+class FrontCredentials(BaseSettings):
+    """Front's credentials alone, from the same sources (the simulator checks requests with
+    them; it needs none of the Slack settings)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
+    front_app_uid: str | None = None
+    front_app_secret: str | None = None
+    front_api_token: str | None = None
 
 
 class SettingsError(Exception):

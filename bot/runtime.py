@@ -12,13 +12,23 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
 from bot.config import Settings
 from storage.engine import make_engine
-from storage.slack_oauth import installation_store
+from storage.slack_oauth import TokenCipher, installation_store
+
+
+def with_retries(client: AsyncWebClient, *, max_retry_count: int = 2) -> AsyncWebClient:
+    """Slack's 429 waits its Retry-After and goes again (slack_sdk does not by default)."""
+    if not any(isinstance(h, AsyncRateLimitErrorRetryHandler) for h in client.retry_handlers):
+        client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count))
+    return client
+
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -104,20 +114,50 @@ class Runtime:
             return await self._installed_client(team_id)
         if self._slack is None:
             token = self.settings.slack_bot_token
-            self._slack = AsyncWebClient(
-                token=token.get_secret_value() if token else None,
-                base_url=self.settings.slack_api_url,
+            self._slack = with_retries(
+                AsyncWebClient(
+                    token=token.get_secret_value() if token else None,
+                    base_url=self.settings.slack_api_url,
+                )
             )
         return self._slack
 
     async def _installed_client(self, team_id: str) -> AsyncWebClient:
+        settings = self.settings
         if self._installations is None:
-            assert self.settings.slack_client_id is not None  # oauth_enabled
-            self._installations = installation_store(self.settings.slack_client_id, self.engine)
+            assert settings.slack_client_id is not None  # oauth_enabled
+            self._installations = installation_store(
+                settings.slack_client_id, self.engine, token_cipher(settings)
+            )
         bot = await self._installations.async_find_bot(enterprise_id=None, team_id=team_id)
         if bot is None:
             raise LookupError(f"Switchboard is not installed in workspace {team_id}")
-        return AsyncWebClient(token=bot.bot_token, base_url=self.settings.slack_api_url)
+        if bot.bot_refresh_token is not None:
+            # Rotating tokens expire: refresh one close to it, as Bolt does for requests.
+            assert settings.slack_client_secret is not None
+            rotator = AsyncTokenRotator(
+                client_id=settings.slack_client_id or "",
+                client_secret=settings.slack_client_secret.get_secret_value(),
+                client=with_retries(AsyncWebClient(base_url=settings.slack_api_url)),
+            )
+            fresh = await rotator.perform_bot_token_rotation(
+                bot=bot, minutes_before_expiration=settings.token_rotation_expiration_minutes
+            )
+            if fresh is not None:
+                await self._installations.async_save_bot(fresh)
+                bot = fresh
+        return with_retries(AsyncWebClient(token=bot.bot_token, base_url=settings.slack_api_url))
+
+
+def token_cipher(settings: Settings) -> TokenCipher:
+    """How stored Slack tokens are encrypted (OAuth installs need TOKEN_ENCRYPTION_KEY)."""
+    if settings.token_encryption_key is None:
+        raise LookupError("TOKEN_ENCRYPTION_KEY is not set")
+    old = settings.token_encryption_old_keys
+    return TokenCipher.from_keys(
+        settings.token_encryption_key.get_secret_value(),
+        old.get_secret_value() if old is not None else None,
+    )
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 
 from bot.config import Settings
+from bot.delivery.heartbeat import Heartbeat
 from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.runner import NO_FRONT_CREDENTIALS, build_scheduler, run_until_stopped
 from bot.features import admin, alerts, calls, messages
@@ -36,10 +37,13 @@ def build_slack_app(runtime: Runtime) -> AsyncApp:
     return bolt
 
 
-def build_server_app(settings: Settings, *, run_scheduler: bool = True) -> Starlette:
+def build_server_app(
+    settings: Settings, *, run_scheduler: bool = True, migrate_db: bool = True
+) -> Starlette:
     runtime = build_runtime(settings)
-    # A newcomer never has to know about migrations: serve applies what is pending.
-    migrate.upgrade(runtime.engine)
+    if migrate_db:
+        # A newcomer never has to know about migrations: serve applies what is pending.
+        migrate.upgrade(runtime.engine)
     bolt = build_slack_app(runtime)
     startup: list[Hook] = []
     shutdown: list[Hook] = []
@@ -54,6 +58,10 @@ def build_server_app(settings: Settings, *, run_scheduler: bool = True) -> Starl
     if scheduler is not None:
         startup.append(scheduler.start)
         shutdown.append(scheduler.stop)
+        if scheduler.front is not None:  # this process delivers to Front: it reports so
+            heartbeat = Heartbeat(runtime, scheduler)
+            startup.append(heartbeat.start)
+            shutdown.insert(0, heartbeat.stop)
     if settings.slack_app_token is not None:
         # Socket Mode: Slack's requests arrive over a WebSocket this process opens, so no
         # public URL is needed (local development); HTTP still serves health and Front.
@@ -103,4 +111,4 @@ def run_worker(settings: Settings) -> None:
         raise SystemExit(f"switchboard: {NO_FRONT_CREDENTIALS}")
     scheduler = build_scheduler(runtime, delivery_hooks(), others=[slack_poster(runtime)])
     assert scheduler is not None
-    asyncio.run(run_until_stopped(scheduler))
+    asyncio.run(run_until_stopped(scheduler, Heartbeat(runtime, scheduler)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -18,9 +20,10 @@ from starlette.routing import Route
 
 from bot.core.uow import in_transaction
 from bot.features.messages import replies as front_callbacks
+from bot.ops import metrics
+from bot.ops.health import database_state
+from bot.ops.status import ops_routes
 from bot.runtime import Runtime
-from storage import migrate
-from storage.engine import ping
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +42,27 @@ def create_web_app(
     async def slack_events(request: Request) -> Response:
         return await handler.handle(request)
 
+    async def slack_requests(request: Request) -> Response:
+        # The answer goes out at ack() (process_before_response=False): this is ack time.
+        started = time.perf_counter()
+        response = await handler.handle(request)
+        kind = metrics.ack_kind(request.headers.get("content-type", ""), await request.body())
+        metrics.observe_ack(kind, time.perf_counter() - started)
+        return response
+
     async def healthz(_request: Request) -> Response:
-        try:
-            await asyncio.to_thread(ping, runtime.engine)
-            behind = await asyncio.to_thread(migrate.pending, runtime.engine)
-        except Exception as exc:  # any failure to reach the database is "unhealthy"
-            log.warning("health check: database unreachable: %s", type(exc).__name__)
+        state = await asyncio.to_thread(database_state, runtime.engine)
+        if not state.reachable:
+            log.warning("health check: database unreachable: %s", state.error)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse(
-            {"status": "ok", "database": "ok", "migrations": "pending" if behind else "current"}
+            {
+                "status": "ok",
+                "database": "ok",
+                "migrations": "pending" if state.pending else "current",
+                # Which process answered (behind `serve --workers N`, one of several).
+                "pid": os.getpid(),
+            }
         )
 
     async def front_webhook(request: Request) -> Response:
@@ -104,11 +119,12 @@ def create_web_app(
             await slack_session.close()
 
     routes = [
-        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/slack/events", slack_requests, methods=["POST"]),
         # Bolt answers these only when OAuth installs are configured (404 otherwise).
         Route("/slack/install", slack_events, methods=["GET"]),
         Route("/slack/oauth_redirect", slack_events, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/front/webhook", front_webhook, methods=["POST", "DELETE"]),
+        *ops_routes(runtime),  # the status page (/), /metrics
     ]
     return Starlette(routes=routes, lifespan=lifespan)

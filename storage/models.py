@@ -347,6 +347,22 @@ class DeliveryAlertPost(SQLModel, table=True):
     claimed_at: datetime = Field(default_factory=utcnow)
 
 
+class DeliveryProcess(SQLModel, table=True):
+    """Each process that runs a delivery scheduler, as it last reported itself (every few
+    seconds): the status page shows when each last flushed, and a stopped one stands out."""
+
+    __tablename__ = "delivery_process"
+
+    owner: str = Field(primary_key=True, max_length=64)
+    host: str = Field(max_length=64)
+    pid: int
+    started_at: datetime
+    last_flush_at: datetime | None = None
+    delivered: int = 0
+    failed: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 class SlackPostStatus(StrEnum):
     pending = "pending"
     sending = "sending"

@@ -72,6 +72,10 @@ def fake_slack() -> Iterator[FakeSlack]:
         yield fake
 
 
+# A fixed Fernet key for OAuth tests (tokens are encrypted at rest).
+TEST_KEY = "x7rBNK4zqzLqMzpU9kYqTQm0mEwpN2hy9gK3b2lD7sA="
+
+
 def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "slack_signing_secret": SIGNING_SECRET,

@@ -32,7 +32,9 @@ def test_serve_with_nothing_set_exits_2_naming_each_variable(tmp_path: Path) -> 
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("command", ["serve", "worker", "migrate", "doctor", "frontsim"])
+@pytest.mark.parametrize(
+    "command", ["serve", "worker", "migrate", "doctor", "frontsim", "rotate-token-key"]
+)
 def test_every_command_has_help(command: str) -> None:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
@@ -50,8 +52,10 @@ def test_migrate_then_doctor_against_fake_slack(
 
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 1
-    assert "[FAIL] migrations: database at empty" in result.output
-    assert "run `switchboard migrate`" in result.output
+    assert "[ok  ] migrations: the database will be created and migrated by serve" in (
+        result.output
+    )
+    assert not (tmp_path / "doc.db").exists()  # doctor creates nothing
     assert "[FAIL] front credentials" in result.output
 
     assert runner.invoke(app, ["migrate"]).exit_code == 0
@@ -91,3 +95,19 @@ def test_doctor_with_nothing_set_lists_the_missing(
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 1
     assert "[FAIL] settings: SLACK_SIGNING_SECRET is missing" in result.output
+
+
+def test_version_is_the_packages() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"switchboard {version('switchboard')}"
+
+
+def test_licence_and_changelog_are_there() -> None:
+    root = Path(__file__).resolve().parents[1]
+    licence = (root / "LICENSE").read_text()
+    assert licence.startswith("MIT License") and "Switchboard contributors" in licence
+    changelog = (root / "CHANGELOG.md").read_text()
+    assert "## [Unreleased]" in changelog and "keepachangelog.com" in changelog

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.config import SettingsError, load_settings
 
@@ -46,9 +47,37 @@ def test_placeholder_secret_is_refused() -> None:
 
 def test_oauth_credentials_replace_the_bot_token() -> None:
     s = load_settings(
-        env_file=None, slack_signing_secret="abc", slack_client_id="1.2", slack_client_secret="z"
+        env_file=None,
+        slack_signing_secret="abc",
+        slack_client_id="1.2",
+        slack_client_secret="z",
+        token_encryption_key=Fernet.generate_key().decode(),
     )
     assert s.oauth_enabled
+
+
+def test_oauth_without_an_encryption_key_is_one_clear_line() -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(
+            env_file=None,
+            slack_signing_secret="abc",
+            slack_client_id="1.2",
+            slack_client_secret="z",
+        )
+    assert len(err.value.problems) == 1
+    line = err.value.problems[0]
+    assert line.startswith("TOKEN_ENCRYPTION_KEY is missing: set it to a Fernet key")
+    assert "Fernet.generate_key()" in line
+
+
+def test_a_malformed_encryption_key_is_named() -> None:
+    with pytest.raises(SettingsError, match="TOKEN_ENCRYPTION_KEY is invalid"):
+        load_settings(
+            env_file=None,
+            slack_signing_secret="abc",
+            slack_bot_token="xoxb-1",
+            token_encryption_key="not-a-key",
+        )
 
 
 def test_env_file_is_read_and_secrets_are_hidden(tmp_path: Path) -> None:
@@ -82,3 +111,20 @@ def test_blank_values_in_env_file_mean_not_set(tmp_path: Path) -> None:
     ]
     env.write_text("SLACK_SIGNING_SECRET=abc-123\nSLACK_BOT_TOKEN=xoxb-1\nFRONT_APP_SECRET=\n")
     assert not load_settings(env_file=env).front_configured
+
+
+def test_the_simulators_credentials_come_from_dotenv_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.config import FrontCredentials
+
+    for var in ("FRONT_APP_UID", "FRONT_APP_SECRET", "FRONT_API_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("FRONT_APP_UID=app_local\nFRONT_APP_SECRET=s3cret\n")
+    creds = FrontCredentials()
+    assert (creds.front_app_uid, creds.front_app_secret, creds.front_api_token) == (
+        "app_local",
+        "s3cret",
+        None,
+    )

@@ -37,6 +37,8 @@ from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.outcomes import Outcome, Recorded, record_outcomes
 from bot.delivery.policy import DeliveryPolicy
 from bot.front import Attachment, FrontClient, auth_from_settings
+from bot.ops import metrics
+from bot.ops.logs import bind as log_context
 from bot.runtime import Runtime
 from storage.models import OutboxPace, utcnow
 
@@ -355,14 +357,16 @@ class Flusher:
         return True
 
     async def _send(self, row: ClaimedRow) -> None:
+        log_context(team_id=row.team_id, outbox_id=row.id, operation=row.operation)
         try:
             client = self.clients.for_team(row.team_id)
             files = [
                 Attachment(filename=f.filename, content_type=f.content_type, data=f.data)
                 for f in row.files
             ]
-            result = await client.call(
-                row.operation, row.front_channel_id, row.path, row.payload, files
+            result = await metrics.front_call(
+                row.operation,
+                client.call(row.operation, row.front_channel_id, row.path, row.payload, files),
             )
             outcome = Outcome.of_result(result)
         except asyncio.CancelledError:

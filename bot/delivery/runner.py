@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Sequence
+from typing import Protocol
 
 from bot.delivery.flusher import Flusher
 from bot.delivery.group import Flushable, FlushGroup
@@ -35,28 +36,42 @@ def build_scheduler(
     still go). None when there is nothing to run.
     """
     members: list[Flushable] = list(others)
+    front = None
     if deliver and runtime.settings.front_configured:
-        members.insert(0, Flusher(runtime, hooks=hooks))
+        front = Flusher(runtime, hooks=hooks)
+        members.insert(0, front)
     elif deliver:
         log.warning(NO_FRONT_CREDENTIALS)
     if not members:
         return None
     group = members[0] if len(members) == 1 else FlushGroup(*members)
-    scheduler = DeliveryScheduler(group, interval=runtime.settings.flush_interval_seconds)
+    scheduler = DeliveryScheduler(
+        group, interval=runtime.settings.flush_interval_seconds, front=front
+    )
     runtime.wake = scheduler.wake
     return scheduler
 
 
-async def run_until_stopped(scheduler: DeliveryScheduler) -> None:
-    """Flush on schedule until SIGTERM or SIGINT, then finish the sends in progress."""
+class _Service(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+async def run_until_stopped(scheduler: DeliveryScheduler, *beside: _Service) -> None:
+    """Flush on schedule until SIGTERM or SIGINT, then finish the sends in progress.
+    `beside`: started after the scheduler, stopped before it (e.g. its heartbeat)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await scheduler.start()
+    for service in beside:
+        await service.start()
     log.info("switchboard worker: delivering (Ctrl-C to stop)")
     try:
         await stop.wait()
     finally:
         log.info("switchboard worker: stopping")
+        for service in beside:
+            await service.stop()
         await scheduler.stop()

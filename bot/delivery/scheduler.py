@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.delivery.flusher import Flusher
 from bot.delivery.group import Flushable
 from storage.models import utcnow
 
@@ -25,13 +27,20 @@ JOB_ID = "flush-outbox"
 
 
 class DeliveryScheduler:
-    def __init__(self, flusher: Flushable, *, interval: float) -> None:
+    def __init__(
+        self, flusher: Flushable, *, interval: float, front: Flusher | None = None
+    ) -> None:
         self.flusher = flusher
+        # The outbox's own flusher when this process delivers to Front (its figures are
+        # reported by the heartbeat); `flusher` may be it, or a group with Slack's poster.
+        self.front = front
         self.interval = interval
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._task: asyncio.Task[object] | None = None
+        # When the last flush ended (the status page shows it, see bot.delivery.heartbeat).
+        self.last_flush_at: datetime | None = None
 
     async def start(self) -> None:
         """Start ticking in the running event loop (and flush once right away)."""
@@ -65,6 +74,7 @@ class DeliveryScheduler:
     async def _flush(self) -> None:
         try:
             await self.flusher.flush()
+            self.last_flush_at = utcnow()
         except Exception:
             log.exception("outbox flush failed; the next tick tries again")
 

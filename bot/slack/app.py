@@ -4,15 +4,16 @@ its own listeners (`bot/server.py` calls them), then `register_fallbacks` closes
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.runtime import Runtime
+from bot.ops.installs import register_install_lifecycle
+from bot.runtime import Runtime, with_retries
 from bot.slack.errors import register_error_handler
 from bot.slack.middleware import register_middleware
 from bot.slack.oauth import oauth_settings
+from storage.slack_oauth import ThreadedInstallationStore
 
 
-def build_bolt_app(runtime: Runtime, *, client: AsyncWebClient | None = None) -> AsyncApp:
+def build_bolt_app(runtime: Runtime) -> AsyncApp:
     """One workspace with SLACK_BOT_TOKEN, or OAuth installs (SLACK_CLIENT_ID/SECRET).
 
     Every listener finds the runtime in `context["runtime"]`, whether the request came
@@ -20,16 +21,23 @@ def build_bolt_app(runtime: Runtime, *, client: AsyncWebClient | None = None) ->
     """
     settings = runtime.settings
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    if client is None:
-        client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
     oauth = oauth_settings(settings, runtime.engine) if settings.oauth_enabled else None
+    # Bolt builds its client from the token (none with OAuth). Handed a client of ours, it
+    # would still read SLACK_BOT_TOKEN from the environment and warn that it goes unused.
     app = AsyncApp(
         signing_secret=settings.signing_secret,
-        client=client,  # Bolt takes the token from the client (none with OAuth)
+        token=token,
         oauth_settings=oauth,
         # Slack gives 3 s: the HTTP answer goes out at ack(), the rest runs after it.
         process_before_response=False,
         ignoring_self_events_enabled=True,
+    )
+    # Each request's client copies these from the app's client.
+    app.client.base_url = settings.slack_api_url
+    with_retries(app.client)
+    store = oauth.installation_store if oauth is not None else None
+    register_install_lifecycle(
+        app, runtime, store if isinstance(store, ThreadedInstallationStore) else None
     )
     register_error_handler(app)
     register_middleware(app, runtime)

@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from bot.slack.oauth import BOT_SCOPES
+
 BOT_TOKEN = "xoxb-test-token"
 
 Responder = Callable[[dict[str, Any]], dict[str, Any]]
@@ -41,6 +43,8 @@ class FakeSlack:
     responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     tokens: set[str] = field(default_factory=lambda: {BOT_TOKEN})
+    # What auth.test says was granted (its x-oauth-scopes header): the manifest's scopes.
+    granted_scopes: list[str] = field(default_factory=lambda: list(BOT_SCOPES))
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -192,9 +196,17 @@ def running_fake_slack() -> Iterator[FakeSlack]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def _reply(self, status: int, body: bytes, ctype: str = "application/json") -> None:
+        def _reply(
+            self,
+            status: int,
+            body: bytes,
+            ctype: str = "application/json",
+            headers: dict[str, str] | None = None,
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", ctype)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -223,11 +235,12 @@ def running_fake_slack() -> Iterator[FakeSlack]:
             token = token or args.get("token")
             with fake.lock:
                 fake.calls.append(SlackCall(method, args, token))
-            if token not in fake.tokens and method != "oauth.v2.access":
+            if token not in fake.tokens and method not in ("oauth.v2.access", "api.test"):
                 answer: dict[str, Any] = {"ok": False, "error": "invalid_auth"}
             else:
                 answer = fake.answer(method, args)
-            self._reply(200, json.dumps(answer).encode())
+            extra = {"x-oauth-scopes": ",".join(fake.granted_scopes)} if answer.get("ok") else {}
+            self._reply(200, json.dumps(answer).encode(), headers=extra)
 
         do_GET = _handle
         do_POST = _handle

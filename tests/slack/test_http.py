@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import time
 
 import httpx
@@ -15,7 +16,12 @@ def test_healthz_reports_database(database_url: str, fake_slack: FakeSlack) -> N
     with running_app(settings) as app:
         resp = httpx.get(f"{app.base_url}/healthz")
     assert resp.status_code == 200
-    assert resp.json() == {"status": "ok", "database": "ok", "migrations": "current"}
+    assert resp.json() == {
+        "status": "ok",
+        "database": "ok",
+        "migrations": "current",
+        "pid": os.getpid(),  # the test server runs in this process
+    }
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(fake_slack: FakeSlack) -> None:

@@ -8,7 +8,7 @@ import time
 import anyio
 import httpx
 
-from tests.conftest import make_settings
+from tests.conftest import TEST_KEY, make_settings
 from tests.helpers.app import running_app
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.slack_signing import command_body
@@ -23,6 +23,7 @@ def test_install_redirect_and_use_the_installed_token(
         slack_bot_token=None,
         slack_client_id="111.222",
         slack_client_secret="client-secret-1",
+        token_encryption_key=TEST_KEY,
         public_url="https://sb.example.com",
     )
     with running_app(settings) as app, httpx.Client(base_url=app.base_url) as http:

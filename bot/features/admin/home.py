@@ -17,9 +17,39 @@ from slack_sdk.models.views import View
 from bot.features.admin.help import HELP_LINES
 from bot.features.admin.service import HomeSnapshot
 
+# Slack's limits for a view: 100 blocks; 3,000 characters in a section's text.
+MAX_BLOCKS = 100
+MAX_TEXT = 3000
+
 
 def _md(text: str) -> SectionBlock:
+    if len(text) > MAX_TEXT:
+        text = text[: MAX_TEXT - 1] + "…"
     return SectionBlock(text=MarkdownTextObject(text=text))
+
+
+def _link_sections(lines: list[str], budget: int) -> list[Block]:
+    """The connected channels in as few sections as fit Slack's limits: lines packed up
+    to MAX_TEXT characters a section, at most `budget` sections, the rest counted."""
+
+    def more(n: int) -> str:
+        return f"…and {n} more (`/switchboard help` in a channel shows its link)"
+
+    reserve = len(more(len(lines))) + 1  # room in every section for that last line
+    texts: list[str] = []
+    current, shown = "*Connected channels*", 0
+    for line in lines:
+        if len(current) + 1 + len(line) > MAX_TEXT - reserve:
+            if len(texts) + 1 >= max(1, budget):
+                break
+            texts.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+        shown += 1
+    if shown < len(lines):
+        current += "\n" + more(len(lines) - shown)
+    texts.append(current)
+    return [_md(text) for text in texts]
 
 
 def home_view(snapshot: HomeSnapshot, *, front_configured: bool) -> dict[str, Any]:
@@ -48,37 +78,32 @@ def home_view(snapshot: HomeSnapshot, *, front_configured: bool) -> dict[str, An
     )
     blocks += [_md(f"*Deliveries*\n{state}"), DividerBlock()]
 
-    if snapshot.links:
-        lines = [
-            f"• <#{link.slack_channel_id}> → `{link.front_channel_id}`"
-            + (f" (status: {link.front_status})" if link.front_status else "")
-            for link in snapshot.links
-        ]
-        blocks.append(_md("*Connected channels*\n" + "\n".join(lines)))
-    else:
-        blocks.append(
+    links: list[Block] = []
+    if not snapshot.links:
+        links.append(
             _md(
                 "*Connected channels*\nNone yet. In a channel, an admin types "
                 "`/switchboard connect cha_123` with the Front channel's id."
             )
         )
+    after: list[Block] = []
     alerts = (
         f"<#{snapshot.alerts_channel_id}>"
         if snapshot.alerts_channel_id
         else "the thread where each item was logged"
     )
-    blocks.append(
+    after.append(
         _md(f"*Failure alerts* go to {alerts}. Change with `/switchboard alerts #channel`.")
     )
-    blocks.append(
+    after.append(
         _md(
             f"*Message templates*: {snapshot.templates}. "
             "Manage them with `/switchboard templates` in a connected channel."
         )
     )
-    blocks.append(DividerBlock())
-    blocks.append(_md("*Commands*\n" + "\n".join(f"• {c}: {w}" for c, w in HELP_LINES)))
-    blocks.append(
+    after.append(DividerBlock())
+    after.append(_md("*Commands*\n" + "\n".join(f"• {c}: {w}" for c, w in HELP_LINES)))
+    after.append(
         ContextBlock(
             elements=[
                 MarkdownTextObject(
@@ -88,4 +113,11 @@ def home_view(snapshot: HomeSnapshot, *, front_configured: bool) -> dict[str, An
             ]
         )
     )
-    return View(type="home", blocks=blocks).to_dict()
+    if snapshot.links:
+        lines = [
+            f"• <#{link.slack_channel_id}> → `{link.front_channel_id}`"
+            + (f" (status: {link.front_status})" if link.front_status else "")
+            for link in snapshot.links
+        ]
+        links = _link_sections(lines, MAX_BLOCKS - len(blocks) - len(after))
+    return View(type="home", blocks=[*blocks, *links, *after]).to_dict()
