@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import slack_requests
 from bot.core.uow import in_transaction
 from bot.features.messages import replies as front_callbacks
 from bot.runtime import Runtime
@@ -38,7 +39,8 @@ def create_web_app(
     handler = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
+        # Verified here, before Bolt (whose own check is off): see bot.slack_requests.
+        return await slack_requests.handle(handler, request, secret=runtime.settings.signing_secret)
 
     async def healthz(_request: Request) -> Response:
         try:

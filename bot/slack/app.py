@@ -30,6 +30,9 @@ def build_bolt_app(runtime: Runtime, *, client: AsyncWebClient | None = None) ->
         # Slack gives 3 s: the HTTP answer goes out at ack(), the rest runs after it.
         process_before_response=False,
         ignoring_self_events_enabled=True,
+        # bot.web verifies every HTTP request before Bolt sees it (Socket Mode's arrive
+        # over an authenticated WebSocket, unsigned).
+        request_verification_enabled=False,
     )
     register_error_handler(app)
     register_middleware(app, runtime)
