@@ -71,7 +71,7 @@ def create_web_app(
                 return JSONResponse({"type": "success"})
             try:
                 data = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # deep nesting overflows the parser
                 raise front_callbacks.CallbackRefused(400, "the body is not JSON") from None
             answer = await in_transaction(
                 runtime, front_callbacks.handle, data=data, webhook_url=_webhook_url(request)
