@@ -110,7 +110,7 @@ def migrate() -> None:
     try:
         migrations.upgrade(engine)
     except Exception as exc:
-        fail(f"migration failed: {exc}", 1)
+        fail(f"migration failed: {one_line(exc)}", 1)
     typer.echo(f"database is at revision {', '.join(migrations.current_revisions(engine))}")
 
 
@@ -124,7 +124,8 @@ def doctor() -> None:
         mark = "ok  " if check.ok else "FAIL"
         typer.echo(f"[{mark}] {check.name}: {check.detail}")
     if not all(c.ok for c in results):
-        raise typer.Exit(1)
+        # Missing or malformed settings exit 2, as in every other command.
+        raise typer.Exit(2 if any(c.name == "settings" for c in results if not c.ok) else 1)
 
 
 @app.command()
@@ -190,11 +191,31 @@ def frontsim(
 app.add_typer(outbox_app, name="outbox")
 
 
+def one_line(exc: BaseException) -> str:
+    """An error in one line: a driver's message spans several, SQLAlchemy's adds the SQL
+    and a link."""
+    orig = getattr(exc, "orig", None)  # the driver's own exception, under SQLAlchemy's
+    cause = orig if isinstance(orig, BaseException) else exc
+    text = " ".join(str(cause).split())
+    return f"{type(cause).__name__}: {text[:300]}" if text else type(cause).__name__
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        from sqlalchemy.exc import DBAPIError  # loaded by now if it is one
+
+        if not isinstance(exc, DBAPIError):
+            raise
+        typer.echo(
+            f"switchboard: cannot use the database ({one_line(exc)}): check DATABASE_URL "
+            "and that the server is running",
+            err=True,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

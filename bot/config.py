@@ -90,6 +90,11 @@ class Settings(BaseSettings):
             raise ValueError("is empty")
         return v
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str) -> str:
+        return check_database_url(v)
+
     @field_validator("slack_api_url")
     @classmethod
     def _trailing_slash(cls, v: str) -> str:
@@ -141,6 +146,29 @@ def missing_required(values: dict[str, Any]) -> list[str]:
     if not values.get("slack_bot_token") and not oauth:
         missing.append("SLACK_BOT_TOKEN")
     return missing
+
+
+# What the engine can drive (psycopg 3 for PostgreSQL): anything else fails at first use.
+_DATABASE_DRIVERS = {"sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg"}
+
+
+def check_database_url(url: str) -> str:
+    """Refuse, at start-up and in one line, a URL every command would trip on later. The
+    reasons never repeat the URL (it may hold a password)."""
+    from sqlalchemy.engine import make_url  # here: `switchboard --help` stays quick
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError("not a database URL") from None
+    except ValueError:  # the only other thing make_url refuses: int(port)
+        raise ValueError("the port is not a number") from None
+    if parsed.drivername not in _DATABASE_DRIVERS:
+        raise ValueError("only sqlite:// and postgresql:// databases are supported")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ValueError("the port is out of range")
+    return url
 
 
 class _Presence(BaseSettings):
