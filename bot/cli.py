@@ -103,14 +103,14 @@ def worker(
 def migrate() -> None:
     """Apply pending database migrations (`serve` also does this on start)."""
     from storage import migrate as migrations
-    from storage.engine import make_engine
+    from storage.engine import describe_error, make_engine
 
     settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     try:
         migrations.upgrade(engine)
     except Exception as exc:
-        fail(f"migration failed: {one_line(exc)}", 1)
+        fail(f"migration failed: {describe_error(exc)}", 1)
     typer.echo(f"database is at revision {', '.join(migrations.current_revisions(engine))}")
 
 
@@ -191,15 +191,6 @@ def frontsim(
 app.add_typer(outbox_app, name="outbox")
 
 
-def one_line(exc: BaseException) -> str:
-    """An error in one line: a driver's message spans several, SQLAlchemy's adds the SQL
-    and a link."""
-    orig = getattr(exc, "orig", None)  # the driver's own exception, under SQLAlchemy's
-    cause = orig if isinstance(orig, BaseException) else exc
-    text = " ".join(str(cause).split())
-    return f"{type(cause).__name__}: {text[:300]}" if text else type(cause).__name__
-
-
 def main() -> None:
     try:
         app()
@@ -208,10 +199,12 @@ def main() -> None:
     except Exception as exc:
         from sqlalchemy.exc import DBAPIError  # loaded by now if it is one
 
+        from storage.engine import describe_error
+
         if not isinstance(exc, DBAPIError):
             raise
         typer.echo(
-            f"switchboard: cannot use the database ({one_line(exc)}): check DATABASE_URL "
+            f"switchboard: cannot use the database ({describe_error(exc)}): check DATABASE_URL "
             "and that the server is running",
             err=True,
         )

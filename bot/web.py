@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
 
+# /healthz answers within this even when the database does not (load balancers wait ~2 s).
+HEALTH_TIMEOUT_SECONDS = 1.5
+
 
 def create_web_app(
     runtime: Runtime,
@@ -42,10 +45,20 @@ def create_web_app(
         # Verified here, before Bolt (whose own check is off): see bot.slack_requests.
         return await slack_requests.handle(handler, request, secret=runtime.settings.signing_secret)
 
+    async def check_database() -> bool:
+        await asyncio.to_thread(ping, runtime.engine)
+        return await asyncio.to_thread(migrate.pending, runtime.engine)
+
+    # One check at a time: a database that does not answer holds its worker thread until
+    # the driver's own timeouts, and each probe must not hold another.
+    checks: list[asyncio.Task[bool]] = []
+
     async def healthz(_request: Request) -> Response:
+        if not checks or checks[0].done():
+            checks[:] = [asyncio.create_task(check_database())]
+            checks[0].add_done_callback(lambda t: t.cancelled() or t.exception())
         try:
-            await asyncio.to_thread(ping, runtime.engine)
-            behind = await asyncio.to_thread(migrate.pending, runtime.engine)
+            behind = await asyncio.wait_for(asyncio.shield(checks[0]), HEALTH_TIMEOUT_SECONDS)
         except Exception as exc:  # any failure to reach the database is "unhealthy"
             log.warning("health check: database unreachable: %s", type(exc).__name__)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
