@@ -78,14 +78,14 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the HTTP server for Slack (and the delivery scheduler, unless --no-scheduler)."""
-    import uvicorn
-
-    from bot.server import build_server_app
+    from bot.server import build_server_app, run_http
 
     _logging(log_level)
     settings = settings_or_exit()
     web = build_server_app(settings, run_scheduler=scheduler)
-    uvicorn.run(web, host=host, port=port or settings.port, log_level=log_level.lower())
+    port = port or settings.port
+    grace = settings.shutdown_grace_seconds
+    run_http(web, host=host, port=port, log_level=log_level.lower(), grace=grace)
 
 
 @app.command()

@@ -39,6 +39,8 @@ HINTS: dict[str, str] = {
     "FLUSH_CONCURRENCY": "how many deliveries may be in flight at once per process",
     "OUTBOX_LEASE_SECONDS": "how long a claimed delivery stays reserved to one process, e.g. 120",
     "OUTBOX_BACKOFF_SECONDS": "seconds before the first retry of a delivery (then doubling)",
+    "SHUTDOWN_GRACE_SECONDS": "seconds a stopping process finishes what is in hand, e.g. 8",
+    "RETENTION_DAYS": "days delivered deliveries and seen Slack events are kept, at least 1",
 }
 
 # Where settings come from: the environment, then `.env`.
@@ -80,6 +82,10 @@ class Settings(BaseSettings):
     # A process that dies mid-send leaves its rows to others once this has passed.
     outbox_lease_seconds: float = Field(default=120.0, gt=0)
     outbox_backoff_seconds: float = Field(default=2.0, gt=0)
+    # On SIGTERM: how long in-flight requests (HTTP and Front) may take to finish.
+    shutdown_grace_seconds: float = Field(default=8.0, ge=0)
+    # Delivered (and discarded) outbox rows and Slack event ids older than this are pruned.
+    retention_days: int = Field(default=30, ge=1)
 
     @field_validator("slack_signing_secret", "slack_bot_token", "front_app_secret")
     @classmethod

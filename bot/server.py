@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import signal
+import socket
+from collections.abc import Callable
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -41,9 +45,11 @@ def build_server_app(settings: Settings, *, run_scheduler: bool = True) -> Starl
     bolt = build_slack_app(runtime)
     startup: list[Hook] = []
     shutdown: list[Hook] = []
+    draining: list[Callable[[], None]] = []  # run as uvicorn starts its shutdown
     scheduler = build_scheduler(runtime, delivery_hooks()) if run_scheduler else None
     if scheduler is not None:
         startup.append(scheduler.start)
+        draining.append(scheduler.begin_stop)
         shutdown.append(scheduler.stop)
     if settings.slack_app_token is not None:
         # Socket Mode: Slack's requests arrive over a WebSocket this process opens, so no
@@ -61,7 +67,35 @@ def build_server_app(settings: Settings, *, run_scheduler: bool = True) -> Starl
 
         startup.append(connect)
         shutdown.append(close)
-    return create_web_app(runtime, bolt, on_startup=startup, on_shutdown=shutdown)
+    web = create_web_app(runtime, bolt, on_startup=startup, on_shutdown=shutdown)
+    web.state.draining = draining
+    return web
+
+
+def run_http(web: Starlette, *, host: str, port: int, log_level: str, grace: float) -> None:
+    """`switchboard serve`'s server: uvicorn, with one grace period for everything. On
+    SIGTERM it stops accepting connections and, at the same moment (not after the HTTP
+    drain), delivery stops claiming; requests and sends in flight then have `grace`
+    seconds, after which Front requests are cut short and their rows released."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            for begin in getattr(web.state, "draining", []):
+                begin()
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(
+        web,
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=math.ceil(grace),
+    )
+    server = Server(config)
+    server.run()
+    if not server.started:
+        raise SystemExit(3)  # as uvicorn.run: it said why (the port is taken…)
 
 
 def delivery_hooks() -> DeliveryHooks:
@@ -80,4 +114,10 @@ def run_worker(settings: Settings) -> None:
     scheduler = build_scheduler(runtime, delivery_hooks())
     if scheduler is None:
         raise SystemExit(f"switchboard: {NO_FRONT_CREDENTIALS}")
-    asyncio.run(run_until_stopped(scheduler))
+    stopped_by = asyncio.run(run_until_stopped(scheduler))
+    runtime.engine.dispose()
+    if stopped_by is not None:
+        # As uvicorn does for `serve`: end with the signal's own default action. It also
+        # skips the interpreter's teardown (half a second here): a stop takes the grace.
+        signal.signal(stopped_by, signal.SIG_DFL)
+        signal.raise_signal(stopped_by)

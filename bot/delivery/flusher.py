@@ -233,7 +233,8 @@ class Flusher:
                     due_known = idle
                     if self._answers or not exhausted:
                         continue
-                if not self._sending and not self._queue:
+                # Stopping, rows claimed ahead are not sent: released below, not waited on.
+                if not self._sending and (not self._queue or self._closing):
                     if (self._wanted or not due_known) and not self._closing:
                         # Something was enqueued meanwhile, or we do not know yet when
                         # the next row falls due: one more claim.
@@ -249,6 +250,11 @@ class Flusher:
                     )
                 except TimeoutError:
                     exhausted, due, due_known = False, None, False
+        except asyncio.CancelledError:  # the grace is over: cut the sends short too
+            self._closing = True
+            for task in self._sending:
+                task.cancel()
+            raise
         finally:
             if self._sending:
                 await asyncio.gather(*self._sending, return_exceptions=True)
@@ -358,6 +364,7 @@ class Flusher:
             )
             outcome = Outcome.of_result(result)
         except asyncio.CancelledError:
+            self._queue.append(row)  # released when the flush ends: it goes again soon
             raise
         except Exception as exc:
             if not hasattr(exc, "retryable"):

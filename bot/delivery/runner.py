@@ -28,18 +28,27 @@ def build_scheduler(runtime: Runtime, hooks: DeliveryHooks) -> DeliveryScheduler
         log.warning(NO_FRONT_CREDENTIALS)
         return None
     scheduler = DeliveryScheduler(
-        Flusher(runtime, hooks=hooks), interval=runtime.settings.flush_interval_seconds
+        Flusher(runtime, hooks=hooks),
+        interval=runtime.settings.flush_interval_seconds,
+        grace=runtime.settings.shutdown_grace_seconds,
     )
     runtime.wake = scheduler.wake
     return scheduler
 
 
-async def run_until_stopped(scheduler: DeliveryScheduler) -> None:
-    """Flush on schedule until SIGTERM or SIGINT, then finish the sends in progress."""
+async def run_until_stopped(scheduler: DeliveryScheduler) -> signal.Signals | None:
+    """Flush on schedule until SIGTERM or SIGINT, then finish the sends in progress (for
+    up to SHUTDOWN_GRACE_SECONDS) and release the rest. Returns the signal that stopped it."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    received: list[signal.Signals] = []
+
+    def stopped(sig: signal.Signals) -> None:
+        received.append(sig)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stopped, sig)
     await scheduler.start()
     log.info("switchboard worker: delivering (Ctrl-C to stop)")
     try:
@@ -47,3 +56,4 @@ async def run_until_stopped(scheduler: DeliveryScheduler) -> None:
     finally:
         log.info("switchboard worker: stopping")
         await scheduler.stop()
+    return received[0] if received else None

@@ -25,9 +25,12 @@ JOB_ID = "flush-outbox"
 
 
 class DeliveryScheduler:
-    def __init__(self, flusher: Flusher, *, interval: float) -> None:
+    def __init__(self, flusher: Flusher, *, interval: float, grace: float = 8.0) -> None:
         self.flusher = flusher
         self.interval = interval
+        # On stop, sends in flight may finish for this long (SHUTDOWN_GRACE_SECONDS).
+        self.grace = grace
+        self._deadline: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._scheduler: AsyncIOScheduler | None = None
@@ -37,6 +40,7 @@ class DeliveryScheduler:
         """Start ticking in the running event loop (and flush once right away)."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        self._deadline = None
         scheduler = AsyncIOScheduler(
             event_loop=self._loop,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 1},
@@ -81,19 +85,34 @@ class DeliveryScheduler:
         except RuntimeError:  # the loop closed meanwhile
             pass
 
-    async def stop(self, *, grace: float = 10.0) -> None:
-        """Stop ticking; let the flush in progress finish its sends (up to `grace` s)."""
+    def begin_stop(self) -> None:
+        """Claim nothing more, from now on (SIGTERM): the grace counts from here, and
+        `stop()` waits what is left of it. Event loop thread only."""
+        if self._deadline is None:
+            self._deadline = asyncio.get_running_loop().time() + self.grace
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        loop, self._loop = self._loop, None
-        del loop
+        self._loop = None  # wake() is a no-op from now on
+        self.flusher.stop()
+
+    async def stop(self, *, grace: float | None = None) -> None:
+        """Stop ticking; sends in flight finish within the grace (the rest are cut short and
+        their rows released, as are rows claimed but not sent), then hooks and alerts."""
+        loop = asyncio.get_running_loop()
+        if grace is not None and self._deadline is None:
+            self._deadline = loop.time() + grace
+        self.begin_stop()
+        assert self._deadline is not None
         task = self._task
         if task is not None and not task.done():
-            self.flusher.stop()
             try:
-                await asyncio.wait_for(asyncio.shield(task), timeout=grace)
+                await asyncio.wait_for(asyncio.shield(task), self._deadline - loop.time())
             except TimeoutError:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        try:  # Slack updates for what was delivered, in what is left of the grace
+            await asyncio.wait_for(self.flusher.drain(), max(0.01, self._deadline - loop.time()))
+        except TimeoutError:
+            log.warning("shutdown: Slack updates still running were cut short")
         await self.flusher.aclose()
