@@ -13,15 +13,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.delivery import retention
 from bot.delivery.flusher import Flusher
+from storage.engine import describe_error
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "flush-outbox"
+PRUNE_JOB_ID = "prune-retention"
+PRUNE_EVERY = timedelta(hours=1)
 
 
 class DeliveryScheduler:
@@ -52,6 +57,15 @@ class DeliveryScheduler:
             id=JOB_ID,
             next_run_time=utcnow(),
         )
+        # Retention (bot.delivery.retention): hourly, first a minute after start, so a
+        # restart loop does not prune on every start.
+        scheduler.add_job(
+            self.prune,
+            "interval",
+            seconds=PRUNE_EVERY.total_seconds(),
+            id=PRUNE_JOB_ID,
+            next_run_time=utcnow() + timedelta(minutes=1),
+        )
         scheduler.start()
         self._scheduler = scheduler
         log.info("delivery scheduler started: flush every %ss", self.interval)
@@ -65,6 +79,24 @@ class DeliveryScheduler:
             self.flusher.request()
         elif self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._flush(), name="flush")
+
+    async def prune(self) -> None:
+        """Delete what is older than RETENTION_DAYS; a failure waits for the next hour."""
+        runtime = self.flusher.runtime
+        days = runtime.settings.retention_days
+        try:
+            pruned = await asyncio.to_thread(retention.prune, runtime.engine, days=days)
+        except Exception as exc:
+            log.warning("retention: prune failed (%s); next hour tries again", describe_error(exc))
+            return
+        if pruned:
+            log.info(
+                "retention: pruned %d outbox rows (%d files) and %d Slack event ids over %d days",
+                pruned.outbox,
+                pruned.files,
+                pruned.slack_events,
+                days,
+            )
 
     async def _flush(self) -> None:
         try:
