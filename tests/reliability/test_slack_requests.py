@@ -23,16 +23,19 @@ JSON = "application/json"
 
 
 @pytest.fixture
-def app(tmp_sqlite_url: str, fake_slack: FakeSlack) -> Iterator[RunningApp]:
-    settings = make_settings(database_url=tmp_sqlite_url, slack_api_url=fake_slack.api_url)
-    with running_app(settings) as running:
-        yield running
-
-
-@pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.DEBUG)
     return caplog
+
+
+@pytest.fixture
+def app(
+    tmp_sqlite_url: str, fake_slack: FakeSlack, logs: pytest.LogCaptureFixture
+) -> Iterator[RunningApp]:
+    # Logging is set up first, as `serve` does: Bolt copies the root level when built.
+    settings = make_settings(database_url=tmp_sqlite_url, slack_api_url=fake_slack.api_url)
+    with running_app(settings) as running:
+        yield running
 
 
 def sign(body: bytes, ts: str, secret: str = SIGNING_SECRET) -> str:
