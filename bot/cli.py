@@ -104,13 +104,12 @@ def serve(
                 deliver=scheduler,
             )
         )
-    import uvicorn
-
-    from bot.server import build_server_app
+    from bot.server import build_server_app, run_http
 
     web = build_server_app(settings, run_scheduler=scheduler)
-    # log_config=None: uvicorn's loggers keep ours (one format, JSON included).
-    uvicorn.run(web, host=host, port=port or settings.port, log_level=level, log_config=None)
+    # log_config=None inside run_http: uvicorn's loggers keep ours (one format, JSON too).
+    grace = settings.shutdown_grace_seconds
+    run_http(web, host=host, port=port or settings.port, log_level=level, grace=grace)
 
 
 @app.command()
@@ -130,14 +129,14 @@ def worker(
 def migrate() -> None:
     """Apply pending database migrations (`serve` also does this on start)."""
     from storage import migrate as migrations
-    from storage.engine import make_engine
+    from storage.engine import describe_error, make_engine
 
     settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     try:
         migrations.upgrade(engine)
     except Exception as exc:
-        fail(f"migration failed: {exc}", 1)
+        fail(f"migration failed: {describe_error(exc)}", 1)
     typer.echo(f"database is at revision {', '.join(migrations.current_revisions(engine))}")
 
 
@@ -161,7 +160,8 @@ def doctor(
             mark = "ok  " if check.ok else "FAIL"
             typer.echo(f"[{mark}] {check.name}: {check.detail}")
     if not ok:
-        raise typer.Exit(1)
+        # Missing or malformed settings exit 2, as in every other command.
+        raise typer.Exit(2 if any(c.name == "settings" for c in results if not c.ok) else 1)
 
 
 @app.command("rotate-token-key")
@@ -297,6 +297,19 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        from sqlalchemy.exc import DBAPIError  # loaded by now if it is one
+
+        from storage.engine import describe_error
+
+        if not isinstance(exc, DBAPIError):
+            raise
+        typer.echo(
+            f"switchboard: cannot use the database ({describe_error(exc)}): check DATABASE_URL "
+            "and that the server is running",
+            err=True,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

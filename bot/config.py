@@ -48,6 +48,8 @@ HINTS: dict[str, str] = {
     "WEB_CONCURRENCY": "how many HTTP processes `switchboard serve` runs, e.g. 2",
     "TOKEN_ROTATION_EXPIRATION_MINUTES": "refresh rotating Slack tokens this many minutes "
     "before they expire (default 120)",
+    "SHUTDOWN_GRACE_SECONDS": "seconds a stopping process finishes what is in hand, e.g. 8",
+    "RETENTION_DAYS": "days delivered deliveries and seen Slack events are kept, at least 1",
 }
 
 # Where settings come from: the environment, then `.env`.
@@ -89,6 +91,10 @@ class Settings(BaseSettings):
     # A process that dies mid-send leaves its rows to others once this has passed.
     outbox_lease_seconds: float = Field(default=120.0, gt=0)
     outbox_backoff_seconds: float = Field(default=2.0, gt=0)
+    # On SIGTERM: how long in-flight requests (HTTP and Front) may take to finish.
+    shutdown_grace_seconds: float = Field(default=8.0, ge=0)
+    # Delivered (and discarded) outbox rows and Slack event ids older than this are pruned.
+    retention_days: int = Field(default=30, ge=1)
 
     log_format: Literal["text", "json"] = "text"
     # Unlocks the status page's figures and /metrics; without it they are not served.
@@ -120,6 +126,11 @@ class Settings(BaseSettings):
                 except ValueError:
                     raise ValueError("is not a Fernet key (32 url-safe base64 bytes)") from None
         return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str) -> str:
+        return check_database_url(v)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -176,6 +187,29 @@ def missing_required(values: dict[str, Any]) -> list[str]:
         # OAuth installs keep every workspace's tokens: never in clear.
         missing.append("TOKEN_ENCRYPTION_KEY")
     return missing
+
+
+# What the engine can drive (psycopg 3 for PostgreSQL): anything else fails at first use.
+_DATABASE_DRIVERS = {"sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg"}
+
+
+def check_database_url(url: str) -> str:
+    """Refuse, at start-up and in one line, a URL every command would trip on later. The
+    reasons never repeat the URL (it may hold a password)."""
+    from sqlalchemy.engine import make_url  # here: `switchboard --help` stays quick
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError("not a database URL") from None
+    except ValueError:  # the only other thing make_url refuses: int(port)
+        raise ValueError("the port is not a number") from None
+    if parsed.drivername not in _DATABASE_DRIVERS:
+        raise ValueError("only sqlite:// and postgresql:// databases are supported")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ValueError("the port is out of range")
+    return url
 
 
 class _Presence(BaseSettings):

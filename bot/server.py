@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import signal
+import socket
+from collections.abc import Callable
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -55,8 +59,10 @@ def build_server_app(
         # listeners stored: the ack path's follow-through should not wait for a tick.
         deliver=run_scheduler,
     )
+    draining: list[Callable[[], None]] = []  # run as uvicorn starts its shutdown
     if scheduler is not None:
         startup.append(scheduler.start)
+        draining.append(scheduler.begin_stop)
         shutdown.append(scheduler.stop)
         if scheduler.front is not None:  # this process delivers to Front: it reports so
             heartbeat = Heartbeat(runtime, scheduler)
@@ -78,7 +84,36 @@ def build_server_app(
 
         startup.append(connect)
         shutdown.append(close)
-    return create_web_app(runtime, bolt, on_startup=startup, on_shutdown=shutdown)
+    web = create_web_app(runtime, bolt, on_startup=startup, on_shutdown=shutdown)
+    web.state.draining = draining
+    return web
+
+
+def run_http(web: Starlette, *, host: str, port: int, log_level: str, grace: float) -> None:
+    """`switchboard serve`'s server: uvicorn, with one grace period for everything. On
+    SIGTERM it stops accepting connections and, at the same moment (not after the HTTP
+    drain), delivery stops claiming; requests and sends in flight then have `grace`
+    seconds, after which Front requests are cut short and their rows released."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            for begin in getattr(web.state, "draining", []):
+                begin()
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(
+        web,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=None,  # uvicorn's loggers keep ours (one format, JSON included)
+        timeout_graceful_shutdown=math.ceil(grace),
+    )
+    server = Server(config)
+    server.run()
+    if not server.started:
+        raise SystemExit(3)  # as uvicorn.run: it said why (the port is taken…)
 
 
 def delivery_hooks() -> DeliveryHooks:
@@ -111,4 +146,10 @@ def run_worker(settings: Settings) -> None:
         raise SystemExit(f"switchboard: {NO_FRONT_CREDENTIALS}")
     scheduler = build_scheduler(runtime, delivery_hooks(), others=[slack_poster(runtime)])
     assert scheduler is not None
-    asyncio.run(run_until_stopped(scheduler, Heartbeat(runtime, scheduler)))
+    stopped_by = asyncio.run(run_until_stopped(scheduler, Heartbeat(runtime, scheduler)))
+    runtime.engine.dispose()
+    if stopped_by is not None:
+        # As uvicorn does for `serve`: end with the signal's own default action. It also
+        # skips the interpreter's teardown (half a second here): a stop takes the grace.
+        signal.signal(stopped_by, signal.SIG_DFL)
+        signal.raise_signal(stopped_by)

@@ -18,16 +18,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import slack_requests
 from bot.core.uow import in_transaction
 from bot.features.messages import replies as front_callbacks
 from bot.ops import metrics
-from bot.ops.health import database_state
+from bot.ops.health import DatabaseState, database_state
 from bot.ops.status import ops_routes
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
+
+# /healthz answers within this even when the database does not (load balancers wait ~2 s).
+HEALTH_TIMEOUT_SECONDS = 1.5
 
 
 def create_web_app(
@@ -40,18 +44,34 @@ def create_web_app(
     handler = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
-
-    async def slack_requests(request: Request) -> Response:
+        # Verified here, before Bolt (whose own check is off): see bot.slack_requests.
         # The answer goes out at ack() (process_before_response=False): this is ack time.
         started = time.perf_counter()
-        response = await handler.handle(request)
-        kind = metrics.ack_kind(request.headers.get("content-type", ""), await request.body())
-        metrics.observe_ack(kind, time.perf_counter() - started)
+        bodies: list[bytes] = []
+        response = await slack_requests.handle(
+            handler, request, secret=runtime.settings.signing_secret, seen=bodies.append
+        )
+        if bodies and response.status_code < 400:  # what was refused is no ack
+            kind = metrics.ack_kind(request.headers.get("content-type", ""), bodies[0])
+            metrics.observe_ack(kind, time.perf_counter() - started)
         return response
 
+    async def oauth_pages(request: Request) -> Response:
+        # Install and redirect pages: not signed by Slack, Bolt answers them (OAuth only).
+        return await handler.handle(request)
+
+    # One check at a time: a database that does not answer holds its worker thread until
+    # the driver's own timeouts, and each probe must not hold another.
+    checks: list[asyncio.Task[DatabaseState]] = []
+
     async def healthz(_request: Request) -> Response:
-        state = await asyncio.to_thread(database_state, runtime.engine)
+        if not checks or checks[0].done():
+            checks[:] = [asyncio.create_task(asyncio.to_thread(database_state, runtime.engine))]
+            checks[0].add_done_callback(lambda t: t.cancelled() or t.exception())
+        try:
+            state = await asyncio.wait_for(asyncio.shield(checks[0]), HEALTH_TIMEOUT_SECONDS)
+        except TimeoutError:
+            state = DatabaseState(False, runtime.engine.dialect.name, error="TimeoutError")
         if not state.reachable:
             log.warning("health check: database unreachable: %s", state.error)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
@@ -83,7 +103,7 @@ def create_web_app(
                 return JSONResponse({"type": "success"})
             try:
                 data = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # deep nesting overflows the parser
                 raise front_callbacks.CallbackRefused(400, "the body is not JSON") from None
             answer = await in_transaction(
                 runtime,
@@ -119,10 +139,10 @@ def create_web_app(
             await slack_session.close()
 
     routes = [
-        Route("/slack/events", slack_requests, methods=["POST"]),
+        Route("/slack/events", slack_events, methods=["POST"]),
         # Bolt answers these only when OAuth installs are configured (404 otherwise).
-        Route("/slack/install", slack_events, methods=["GET"]),
-        Route("/slack/oauth_redirect", slack_events, methods=["GET"]),
+        Route("/slack/install", oauth_pages, methods=["GET"]),
+        Route("/slack/oauth_redirect", oauth_pages, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/front/webhook", front_webhook, methods=["POST", "DELETE"]),
         *ops_routes(runtime),  # the status page (/), /metrics

@@ -93,7 +93,7 @@ def test_doctor_with_nothing_set_lists_the_missing(
     for var in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     result = runner.invoke(app, ["doctor"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # missing settings exit 2, as in every command
     assert "[FAIL] settings: SLACK_SIGNING_SECRET is missing" in result.output
 
 

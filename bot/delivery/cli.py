@@ -265,3 +265,25 @@ def resume(
         alert_ids = alerts.resume_workspace(session, team_id=team)
         wiring.hooks().alerts_changed(session, alert_ids)
     typer.echo(f"workspace {team}: deliveries resumed")
+
+
+@app.command()
+def prune(
+    ctx: typer.Context,
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, help="Keep this many days [default: RETENTION_DAYS, else 30]."),
+    ] = None,
+) -> None:
+    """Delete delivered and discarded rows (with their files) and seen Slack event ids
+    older than the retention period; failed rows are kept. The scheduler does it hourly."""
+    from bot.delivery import retention
+
+    runtime = _wiring(ctx).runtime()
+    days = days or runtime.settings.retention_days
+    pruned = retention.prune(runtime.engine, days=days)
+    runtime.engine.dispose()
+    typer.echo(
+        f"pruned {pruned.outbox} delivered or discarded rows ({pruned.files} files) and "
+        f"{pruned.slack_events} Slack event ids older than {days} days"
+    )

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 from bot.config import Settings
@@ -40,6 +40,7 @@ from bot.front import Attachment, FrontClient, auth_from_settings
 from bot.ops import metrics
 from bot.ops.logs import bind as log_context
 from bot.runtime import Runtime
+from storage.engine import describe_error
 from storage.models import OutboxPace, utcnow
 
 log = logging.getLogger(__name__)
@@ -180,6 +181,7 @@ class Flusher:
         self._probe_looked = -_PROBE_LOOK
         self._sending: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._outage = False  # the database failed, and has not answered since
 
     # Triggers ------------------------------------------------------------------------
 
@@ -225,10 +227,10 @@ class Flusher:
                     idle = not self._sending and not self._queue
                     try:
                         recorded, result = await self._step(answers, max(room, 0), idle=idle)
-                    except Exception:
+                    except Exception as exc:
                         # The database failed: answers not recorded go again after their
                         # lease (at least once); the next tick tries again.
-                        log.exception("outbox flush stopped: could not record or claim")
+                        self._database_failed(exc, "outbox flush stopped: cannot record or claim")
                         break
                     for rec in recorded:
                         self._count(rec)
@@ -242,7 +244,8 @@ class Flusher:
                     due_known = idle
                     if self._answers or not exhausted:
                         continue
-                if not self._sending and not self._queue:
+                # Stopping, rows claimed ahead are not sent: released below, not waited on.
+                if not self._sending and (not self._queue or self._closing):
                     if (self._wanted or not due_known) and not self._closing:
                         # Something was enqueued meanwhile, or we do not know yet when
                         # the next row falls due: one more claim.
@@ -258,6 +261,11 @@ class Flusher:
                     )
                 except TimeoutError:
                     exhausted, due, due_known = False, None, False
+        except asyncio.CancelledError:  # the grace is over: cut the sends short too
+            self._closing = True
+            for task in self._sending:
+                task.cancel()
+            raise
         finally:
             if self._sending:
                 await asyncio.gather(*self._sending, return_exceptions=True)
@@ -287,13 +295,13 @@ class Flusher:
                 for rec in (await self._step(answers, 0, idle=False))[0]:
                     self._count(rec)
                     self._after(rec)
-            except Exception:
-                log.exception("could not record the last answers; they go again later")
+            except Exception as exc:
+                self._database_failed(exc, "last answers not recorded; they go again later")
         if rows:
             try:
                 await self._db(release, rows=rows)
-            except Exception:
-                log.exception("could not release claimed rows; they go once their lease ends")
+            except Exception as exc:
+                self._database_failed(exc, "could not release claimed rows; they go at lease end")
 
     async def _more_answers(self) -> None:
         """A step costs about as much for one answer as for ten: when few are back, give
@@ -370,6 +378,7 @@ class Flusher:
             )
             outcome = Outcome.of_result(result)
         except asyncio.CancelledError:
+            self._queue.append(row)  # released when the flush ends: it goes again soon
             raise
         except Exception as exc:
             if not hasattr(exc, "retryable"):
@@ -399,12 +408,28 @@ class Flusher:
         """One transaction in a worker thread, retried on lock conflicts and deadlocks."""
         for attempt in range(_DB_ATTEMPTS):
             try:
-                return await in_transaction(self.runtime, fn, **kwargs)
+                result = await in_transaction(self.runtime, fn, **kwargs)
             except OperationalError:
                 if attempt == _DB_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(0.02 * 2**attempt * self.rng.uniform(0.5, 1.5))
+                continue
+            if self._outage:
+                self._outage = False
+                log.warning("database answering again: deliveries resume")
+            return result
         raise AssertionError("unreachable")
+
+    def _database_failed(self, exc: Exception, what: str) -> None:
+        """A database outage is one line when it starts (and one when it ends, in `_db`),
+        not a traceback every tick; the traceback is at debug level. Bugs keep theirs."""
+        if not isinstance(exc, DBAPIError):
+            log.exception(what)
+            return
+        log.debug("%s", what, exc_info=exc)
+        if not self._outage:
+            self._outage = True
+            log.error("%s: %s (said once until the database answers)", what, describe_error(exc))
 
     # Shutdown ------------------------------------------------------------------------
 

@@ -46,7 +46,10 @@ def build_scheduler(
         return None
     group = members[0] if len(members) == 1 else FlushGroup(*members)
     scheduler = DeliveryScheduler(
-        group, interval=runtime.settings.flush_interval_seconds, front=front
+        group,
+        interval=runtime.settings.flush_interval_seconds,
+        grace=runtime.settings.shutdown_grace_seconds,
+        front=front,
     )
     runtime.wake = scheduler.wake
     return scheduler
@@ -57,13 +60,22 @@ class _Service(Protocol):
     async def stop(self) -> None: ...
 
 
-async def run_until_stopped(scheduler: DeliveryScheduler, *beside: _Service) -> None:
-    """Flush on schedule until SIGTERM or SIGINT, then finish the sends in progress.
+async def run_until_stopped(
+    scheduler: DeliveryScheduler, *beside: _Service
+) -> signal.Signals | None:
+    """Flush on schedule until SIGTERM or SIGINT, then finish the sends in progress (for
+    up to SHUTDOWN_GRACE_SECONDS) and release the rest. Returns the signal that stopped it.
     `beside`: started after the scheduler, stopped before it (e.g. its heartbeat)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    received: list[signal.Signals] = []
+
+    def stopped(sig: signal.Signals) -> None:
+        received.append(sig)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stopped, sig)
     await scheduler.start()
     for service in beside:
         await service.start()
@@ -75,3 +87,4 @@ async def run_until_stopped(scheduler: DeliveryScheduler, *beside: _Service) -> 
         for service in beside:
             await service.stop()
         await scheduler.stop()
+    return received[0] if received else None

@@ -13,39 +13,53 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.delivery import retention
 from bot.delivery.flusher import Flusher
 from bot.delivery.group import Flushable
+from storage.engine import describe_error
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "flush-outbox"
+PRUNE_JOB_ID = "prune-retention"
+PRUNE_EVERY = timedelta(hours=1)
 
 
 class DeliveryScheduler:
     def __init__(
-        self, flusher: Flushable, *, interval: float, front: Flusher | None = None
+        self,
+        flusher: Flushable,
+        *,
+        interval: float,
+        grace: float = 8.0,
+        front: Flusher | None = None,
     ) -> None:
         self.flusher = flusher
         # The outbox's own flusher when this process delivers to Front (its figures are
-        # reported by the heartbeat); `flusher` may be it, or a group with Slack's poster.
-        self.front = front
+        # reported by the heartbeat, it prunes); `flusher` may be it, or a group with
+        # Slack's poster.
+        self.front = front if front is not None or not isinstance(flusher, Flusher) else flusher
         self.interval = interval
+        # When the last flush ended (the status page shows it, see bot.delivery.heartbeat).
+        self.last_flush_at: datetime | None = None
+        # On stop, sends in flight may finish for this long (SHUTDOWN_GRACE_SECONDS).
+        self.grace = grace
+        self._deadline: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._task: asyncio.Task[object] | None = None
-        # When the last flush ended (the status page shows it, see bot.delivery.heartbeat).
-        self.last_flush_at: datetime | None = None
 
     async def start(self) -> None:
         """Start ticking in the running event loop (and flush once right away)."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        self._deadline = None
         scheduler = AsyncIOScheduler(
             event_loop=self._loop,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 1},
@@ -57,6 +71,16 @@ class DeliveryScheduler:
             id=JOB_ID,
             next_run_time=utcnow(),
         )
+        if self.front is not None:  # the process that delivers prunes too
+            # Retention (bot.delivery.retention): hourly, first a minute after start, so a
+            # restart loop does not prune on every start.
+            scheduler.add_job(
+                self.prune,
+                "interval",
+                seconds=PRUNE_EVERY.total_seconds(),
+                id=PRUNE_JOB_ID,
+                next_run_time=utcnow() + timedelta(minutes=1),
+            )
         scheduler.start()
         self._scheduler = scheduler
         log.info("delivery scheduler started: flush every %ss", self.interval)
@@ -70,6 +94,26 @@ class DeliveryScheduler:
             self.flusher.request()
         elif self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._flush(), name="flush")
+
+    async def prune(self) -> None:
+        """Delete what is older than RETENTION_DAYS; a failure waits for the next hour."""
+        if self.front is None:
+            return
+        runtime = self.front.runtime
+        days = runtime.settings.retention_days
+        try:
+            pruned = await asyncio.to_thread(retention.prune, runtime.engine, days=days)
+        except Exception as exc:
+            log.warning("retention: prune failed (%s); next hour tries again", describe_error(exc))
+            return
+        if pruned:
+            log.info(
+                "retention: pruned %d outbox rows (%d files) and %d Slack event ids over %d days",
+                pruned.outbox,
+                pruned.files,
+                pruned.slack_events,
+                days,
+            )
 
     async def _flush(self) -> None:
         try:
@@ -91,19 +135,33 @@ class DeliveryScheduler:
         except RuntimeError:  # the loop closed meanwhile
             pass
 
-    async def stop(self, *, grace: float = 10.0) -> None:
-        """Stop ticking; let the flush in progress finish its sends (up to `grace` s)."""
+    def begin_stop(self) -> None:
+        """Claim nothing more, from now on (SIGTERM): the grace counts from here, and
+        `stop()` waits what is left of it. Event loop thread only."""
+        if self._deadline is None:
+            self._deadline = asyncio.get_running_loop().time() + self.grace
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        loop, self._loop = self._loop, None
-        del loop
+        self._loop = None  # wake() is a no-op from now on
+        self.flusher.stop()
+
+    async def stop(self, *, grace: float | None = None) -> None:
+        """Stop ticking; sends in flight finish within the grace (the rest are cut short and
+        their rows released, as are rows claimed but not sent), then hooks and alerts."""
+        loop = asyncio.get_running_loop()
+        if grace is not None and self._deadline is None:
+            self._deadline = loop.time() + grace
+        self.begin_stop()
+        assert self._deadline is not None
         task = self._task
         if task is not None and not task.done():
-            self.flusher.stop()
             try:
-                await asyncio.wait_for(asyncio.shield(task), timeout=grace)
+                await asyncio.wait_for(asyncio.shield(task), self._deadline - loop.time())
             except TimeoutError:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-        await self.flusher.aclose()
+        try:  # Slack posts in flight, in what is left of the grace (the rest go again)
+            await asyncio.wait_for(self.flusher.aclose(), max(0.01, self._deadline - loop.time()))
+        except TimeoutError:
+            log.warning("shutdown: Slack posts still running were cut short; they go again")

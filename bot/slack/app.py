@@ -31,6 +31,9 @@ def build_bolt_app(runtime: Runtime) -> AsyncApp:
         # Slack gives 3 s: the HTTP answer goes out at ack(), the rest runs after it.
         process_before_response=False,
         ignoring_self_events_enabled=True,
+        # bot.web verifies every HTTP request before Bolt sees it (Socket Mode's arrive
+        # over an authenticated WebSocket, unsigned).
+        request_verification_enabled=False,
     )
     # Each request's client copies these from the app's client.
     app.client.base_url = settings.slack_api_url
