@@ -18,7 +18,7 @@ from storage.models import MessageTemplate, OutboxRow
 from tests.conftest import make_settings
 from tests.helpers.app import RunningApp, running_app
 from tests.helpers.fake_slack import FakeSlack
-from tests.helpers.slack_signing import event_body
+from tests.helpers.slack_signing import command_body, event_body
 
 
 @pytest.fixture
@@ -144,41 +144,75 @@ def test_template_form_from_a_member_is_refused_next_to_the_field(
         assert s.exec(select(OutboxRow)).all() == []
 
 
+def _toggle_click(template_id: int, *, disable: bool) -> dict[str, Any]:
+    meta = TemplateMeta(team_id="T1", channel_id="C1")
+    return {
+        "type": "block_actions",
+        "team": {"id": "T1"},
+        "user": {"id": "UADMIN", "team_id": "T1"},
+        "api_app_id": "A1",
+        "trigger_id": "trig",
+        "container": {"type": "view", "view_id": "VROOT"},
+        "view": {
+            "id": "VROOT",
+            "callback_id": TemplateIds.list_view,
+            "private_metadata": meta.model_dump_json(),
+        },
+        "actions": [
+            {
+                "action_id": TemplateIds.toggle,
+                "block_id": "b",
+                "type": "button",
+                "value": f"{template_id}:{int(disable)}",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
 def test_disable_button_patches_the_template(app: RunningApp, fake_slack: FakeSlack) -> None:
     app.interact(_form_submission("Reminder", "text"))
     with session_scope(app.runtime.engine, readonly=True) as s:
         template = s.exec(select(MessageTemplate)).one()
-    meta = TemplateMeta(team_id="T1", channel_id="C1")
-    resp = app.interact(
-        {
-            "type": "block_actions",
-            "team": {"id": "T1"},
-            "user": {"id": "UADMIN", "team_id": "T1"},
-            "api_app_id": "A1",
-            "trigger_id": "trig",
-            "container": {"type": "view", "view_id": "VROOT"},
-            "view": {
-                "id": "VROOT",
-                "callback_id": TemplateIds.list_view,
-                "private_metadata": meta.model_dump_json(),
-            },
-            "actions": [
-                {
-                    "action_id": TemplateIds.toggle,
-                    "block_id": "b",
-                    "type": "button",
-                    "value": f"{template.id}:1",
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
-        }
-    )
+    resp = app.interact(_toggle_click(template.id or 0, disable=True))
     assert resp.status_code == 200
     updates = fake_slack.wait_for("views.update", 2)
     assert "_(disabled)_" in json.dumps(updates[-1]["view"])
     with session_scope(app.runtime.engine, readonly=True) as s:
         ops = [r.operation for r in s.exec(select(OutboxRow).order_by(OutboxRow.id))]  # type: ignore[arg-type]
     assert ops == ["sync_application_message_template", "update_application_message_template"]
+
+
+def test_a_replayed_request_acts_once(app: RunningApp, fake_slack: FakeSlack) -> None:
+    def operations() -> list[str]:
+        with session_scope(app.runtime.engine, readonly=True) as s:
+            return [r.operation for r in s.exec(select(OutboxRow).order_by(OutboxRow.id))]  # type: ignore[arg-type]
+
+    # A view submission sent again as it was (same view, same values).
+    form = _form_submission("Reminder", "text")
+    assert app.interact(form).text == ""
+    again = app.interact(form)
+    assert again.status_code == 200 and again.text == ""
+    with session_scope(app.runtime.engine, readonly=True) as s:
+        template = s.exec(select(MessageTemplate)).one()
+    assert operations() == ["sync_application_message_template"]
+
+    # A click sent again (same action_ts).
+    click = _toggle_click(template.id or 0, disable=True)
+    assert app.interact(click).status_code == 200
+    assert app.interact(click).status_code == 200
+    assert operations() == [
+        "sync_application_message_template",
+        "update_application_message_template",
+    ]
+
+    # A command sent again (same trigger id): answered once, done once.
+    body = command_body("/switchboard", "status offline", user_id="UADMIN", trigger_id="trig-1")
+    assert "will be set to *offline*" in app.post(body).text
+    replayed = app.post(body)
+    assert replayed.status_code == 200 and replayed.text == ""
+    assert operations()[-1] == "update_channel"
+    assert operations().count("update_channel") == 1
 
 
 def test_status_subcommand_is_for_admins_and_queues_update_channel(
