@@ -356,6 +356,27 @@ def test_logmsg_uploads_are_queued(linked: RunningApp, fake_slack: FakeSlack) ->
     assert ":paperclip: 1 file" in card["blocks"][1]["elements"][0]["text"]
 
 
+def test_a_message_that_cannot_be_logged_after_the_ack_is_told_with_what_was_typed(
+    linked: RunningApp, fake_slack: FakeSlack
+) -> None:
+    app = linked
+    app.command("/logmsg")
+    form = fake_slack.wait_for("views.open")[-1]["view"]
+    upload = fake_slack.add_file("F7", "screenshot.jpg", b"\xff\xd8 jpeg", "image/jpeg")
+    del fake_slack.files["F7"]  # gone from Slack before the message could be gathered
+    values = form_values(handle="+33612345678", body="Line one\nLine *two*", uploads=[upload])
+    resp = app.interact(view_submission(form, values, user_id="U2"))
+    assert resp.status_code == 200 and not resp.content  # stored, then acked
+    (told,) = fake_slack.wait_for("chat.postEphemeral")
+    assert told["user"] == "U2" and told["channel"] == CHANNEL
+    assert told["text"].startswith("Nothing was logged to Front: ")
+    assert "screenshot.jpg" in told["text"]
+    assert "> Line one\n> Line *two*" in told["text"]
+    settle(app.runtime)
+    assert rows(app) == [] and logged(app) == []
+    assert fake_slack.called("chat.postMessage") == []  # no card for what is not logged
+
+
 def test_files_over_25_mb_are_answered_before_anything_is_queued(
     linked: RunningApp, fake_slack: FakeSlack
 ) -> None:
@@ -479,6 +500,12 @@ def test_unlinked_channels_are_answered(app: RunningApp, fake_slack: FakeSlack) 
     app.command("/logmsg")
     update = fake_slack.wait_for("views.update", 2)[-1]
     assert "not connected to Front" in update["view"]["blocks"][0]["text"]["text"]
+    # A form submitted all the same (opened before the channel was unlinked) is answered
+    # in the modal, with what was typed still there.
+    form = fake_slack.wait_for("views.open", 2)[-1]["view"]
+    resp = app.interact(view_submission(form, form_values(handle="+33612345678", body="Hi")))
+    errors = resp.json()["errors"]
+    assert list(errors) == [ids.body_block] and "not connected to Front" in errors[ids.body_block]
     assert rows(app) == []
 
 
