@@ -389,3 +389,32 @@ def test_with_no_alerts_channel_a_shared_threads_logger_is_told_privately_once(
     time.sleep(0.3)
     assert len(fake_slack.called("chat.postEphemeral")) == 1
     assert not [a for a in fake_slack.called("chat.postMessage") if a.get("blocks")]
+
+
+def test_an_alert_is_posted_once_slack_answers_again(
+    app: RunningApp, sim: Sim, fake_slack: FakeSlack
+) -> None:
+    # Slack is having a bad moment when the alert is first posted: whether the thread is
+    # shared cannot be known yet, then Slack's connection drops on the post itself.
+    down = {"conversations.info": 1, "chat.postMessage": 1}
+
+    def flaky(method: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        def answer(args: dict[str, Any]) -> dict[str, Any]:
+            if down[method]:
+                down[method] -= 1
+                return {"ok": False, "error": "internal_error"}
+            del fake_slack.overrides[method]
+            return fake_slack.answer(method, args)
+
+        return answer
+
+    for method in down:
+        fake_slack.respond(method, flaky(method))
+    sim.state.configure(error_rate=1.0, error_statuses=[503])
+    add_call(app.runtime, "c1", ("connected",), thread=THREAD)
+    # Retried from the queue until Slack takes it (not left claimed and forgotten).
+    (post,) = wait_until(lambda: [p for p in alert_posts(app.runtime) if p.ts], timeout=20)
+    assert (post.channel_id, post.thread_ts) == ("C1", THREAD)
+    assert says(fake_slack, post, "was not delivered to Front")
+    assert down == {"conversations.info": 0, "chat.postMessage": 0}  # both were met
+    assert len([a for a in fake_slack.called("chat.postMessage") if a.get("blocks")]) == 2
