@@ -17,6 +17,7 @@ from bot.server import delivery_hooks
 from storage.engine import session_scope
 from storage.models import OutboxRow, Workspace, utcnow
 from tests.delivery.conftest import APP_SECRET, APP_UID, FAST, Sim, add_call, add_messages
+from tests.helpers.delivery import settle, settle_posts
 from tests.helpers.fake_slack import BOT_TOKEN, FakeSlack
 from tests.helpers.slack_signing import SIGNING_SECRET
 
@@ -52,11 +53,13 @@ def status(rt: Runtime, row_id: int) -> tuple[str, int]:
 
 
 def flush(flusher: Flusher) -> None:
-    """The flusher runs between CLI calls (the CLI makes its own event loop)."""
+    """The flusher runs between CLI calls (the CLI makes its own event loop), then the
+    Slack poster posts what its hooks queued (as a running `serve` or `worker` does)."""
 
     async def run() -> None:
         await flusher.flush()
         await flusher.aclose()
+        await settle_posts(flusher.runtime)
 
     asyncio.run(run())
 
@@ -96,7 +99,10 @@ def test_list_show_retry_and_discard(runtime: Runtime, sim: Sim, fake_slack: Fak
     assert f"row {c1[0]}: pending" in retried.output
     assert "switchboard: no outbox row 424242" in retried.output
     assert status(runtime, c1[0]) == ("pending", 0)
-    # The Slack alert says so, in place.
+    # The Slack alert says so, in place: the CLI queued its update with the change, and a
+    # running `serve` or `worker` posts it.
+    assert not any("retrying" in u["text"] for u in fake_slack.called("chat.update"))
+    settle(runtime)
     assert any("retrying" in u["text"] for u in fake_slack.called("chat.update"))
     flush(Flusher(runtime, hooks=delivery_hooks(), policy=policy))
     assert status(runtime, c1[1]) == ("delivered", 1)

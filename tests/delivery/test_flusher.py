@@ -7,16 +7,26 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
+from bot.core import slack_posts
 from bot.delivery.flusher import Flusher
 from bot.delivery.hooks import DeliveryHooks, OutboxRowSnapshot
 from bot.delivery.outbox import FileToSend
 from bot.runtime import Runtime
 from bot.server import delivery_hooks
 from storage.engine import session_scope
-from storage.models import DeliveryAlert, OutboxFile, OutboxPace, OutboxRow, Workspace, utcnow
+from storage.models import (
+    DeliveryAlert,
+    OutboxFile,
+    OutboxPace,
+    OutboxRow,
+    SlackPost,
+    Workspace,
+    utcnow,
+)
 from tests.delivery.conftest import APP_SECRET, CHANNEL, FAST, Sim, add_call, add_messages
+from tests.helpers.delivery import settle_posts
 from tests.helpers.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.anyio
@@ -213,21 +223,30 @@ async def test_a_retryable_row_older_than_max_age_fails(runtime: Runtime, sim: S
     assert (row.status, row.attempts) == ("failed", 1)
 
 
-async def test_hooks_run_after_commit_and_a_failing_hook_breaks_nothing(
+async def test_hooks_run_in_the_outcome_transaction_and_a_failing_hook_breaks_nothing(
     runtime: Runtime, sim: Sim, caplog: pytest.LogCaptureFixture
 ) -> None:
     seen: list[tuple[str, str, str | None]] = []
 
-    async def on_message(rt: Runtime, row: OutboxRowSnapshot) -> None:
-        # The outcome is committed before hooks run.
-        assert rows(rt)[row.id].status == row.status
-        seen.append((row.operation, row.status, row.message_uid))
+    def queue(session: Session, row: OutboxRowSnapshot, what: str) -> None:
+        slack_posts.enqueue(
+            session, team_id="T1", lane=f"test:{row.id}", kind="test", args={"what": what}
+        )
 
-    async def broken(rt: Runtime, row: OutboxRowSnapshot) -> None:
+    def on_message(session: Session, row: OutboxRowSnapshot) -> None:
+        # Inside the transaction that records the outcome: the row is already in its state.
+        stored = session.get(OutboxRow, row.id)
+        assert stored is not None and stored.status == row.status
+        seen.append((row.operation, row.status, row.message_uid))
+        queue(session, row, "delivered")
+
+    def broken(session: Session, row: OutboxRowSnapshot) -> None:
+        queue(session, row, "broken")  # rolled back with its savepoint
         raise RuntimeError("hook bug")
 
-    async def on_failed(rt: Runtime, row: OutboxRowSnapshot) -> None:
+    def on_failed(session: Session, row: OutboxRowSnapshot) -> None:
         seen.append((row.operation, row.status, row.last_error))
+        queue(session, row, "failed")
 
     hooks = DeliveryHooks()
     hooks.on_delivered("*", broken)
@@ -255,6 +274,10 @@ async def test_hooks_run_after_commit_and_a_failing_hook_breaks_nothing(
     )
     assert "hook bug" in caplog.text
     assert {r.status for r in rows(runtime).values()} == {"delivered", "failed"}
+    # What the hooks queued committed with the outcomes; the broken hook's write did not.
+    with session_scope(runtime.engine, readonly=True) as s:
+        queued = sorted(p.args["what"] for p in s.exec(select(SlackPost)))
+    assert queued == ["delivered", "failed"]
 
 
 async def test_two_flushes_at_once_in_one_process_do_not_overlap(
@@ -276,6 +299,7 @@ async def test_refused_credentials_pause_the_workspace_and_tell_once_then_a_prob
     # The production hooks: the pause reaches Slack through them.
     flusher = Flusher(runtime, hooks=delivery_hooks(), policy=FAST, idle_wait=0.0)
     await flusher.flush()
+    await settle_posts(runtime)  # the hooks queued the alert; the Slack poster posts it
     got = rows(runtime)
     assert {r.status for r in got.values()} == {"pending"}
     assert all(r.attempts == 0 and r.last_error_status == 401 for r in got.values() if r.id in ids)
@@ -298,6 +322,7 @@ async def test_refused_credentials_pause_the_workspace_and_tell_once_then_a_prob
         assert asyncio.get_running_loop().time() < deadline, "no further probe was made"
         await flusher.flush()
         await asyncio.sleep(0.02)
+    await settle_posts(runtime)
     with session_scope(runtime.engine, readonly=True) as s:
         ws = s.get(Workspace, "T1")
         assert ws is not None and ws.paused_at is not None
@@ -308,6 +333,7 @@ async def test_refused_credentials_pause_the_workspace_and_tell_once_then_a_prob
     flusher.idle_wait = 3.0
     await flusher.flush()
     await flusher.aclose()
+    await settle_posts(runtime)
     assert {r.status for r in rows(runtime).values()} == {"delivered"}
     with session_scope(runtime.engine, readonly=True) as s:
         ws = s.get(Workspace, "T1")

@@ -15,6 +15,7 @@ from bot.delivery.outbox import SlackContext, conversation_lane, enqueue
 from bot.delivery.runner import build_scheduler
 from bot.delivery.scheduler import DeliveryScheduler
 from bot.runtime import Runtime
+from bot.server import slack_poster
 from storage.engine import make_engine, session_scope
 from storage.models import OutboxRow
 from tests.delivery.conftest import CHANNEL, FAST, Sim, delivery_settings
@@ -88,4 +89,8 @@ async def test_no_front_credentials_means_no_scheduler(database_url: str) -> Non
     settings = delivery_settings(database_url, "http://127.0.0.1:9", front_app_uid=None)
     rt = Runtime(settings=settings, engine=make_engine(database_url))
     assert build_scheduler(rt, DeliveryHooks()) is None
+    # Slack posts still go: the scheduler runs the Slack poster alone.
+    poster = slack_poster(rt)
+    scheduler = build_scheduler(rt, DeliveryHooks(), others=[poster])
+    assert scheduler is not None and scheduler.flusher is poster
     rt.engine.dispose()

@@ -50,7 +50,9 @@ def view_submission(
         "trigger_id": "trig-submit",
         "view": {
             **view,
-            "id": view.get("id", "V1"),
+            # Each modal has its own id (the same view submitted again, as it was, is a
+            # replay); views passed as opened (without one) get a fresh one.
+            "id": view.get("id") or f"V{uuid.uuid4().hex[:10].upper()}",
             "team_id": team,
             "root_view_id": "V1",
             "previous_view_id": previous_view_id,

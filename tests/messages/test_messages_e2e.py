@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -12,8 +11,9 @@ from bot.delivery.hooks import OutboxRowSnapshot
 from bot.features.messages.cards import on_delivery_ended
 from bot.features.messages.ids import MessageIds
 from storage.engine import session_scope
-from storage.models import LoggedMessage, OutboxFile, OutboxRow, ThreadLink
+from storage.models import LoggedMessage, OutboxFile, OutboxRow, SlackPost, ThreadLink
 from tests.helpers.app import RunningApp
+from tests.helpers.delivery import settle
 from tests.helpers.fake_slack import FakeSlack
 from tests.messages.conftest import Sim, deliver
 from tests.messages.payloads import (
@@ -52,9 +52,10 @@ def shortcut_form(app: RunningApp, fake: FakeSlack, message: dict[str, Any]) -> 
     """Run the shortcut on `message` and return the form it ends up showing."""
     before = len(fake.called("views.update"))
     opens = len(fake.called("views.open"))
-    assert app.interact(message_action(message)).status_code == 200
+    payload = message_action(message)
+    assert app.interact(payload).status_code == 200
     opened = fake.wait_for("views.open", opens + 1)[-1]
-    assert opened["trigger_id"] == "trig-shortcut"
+    assert opened["trigger_id"] == payload["trigger_id"]
     update = fake.wait_for("views.update", before + 1)[-1]
     return dict(update["view"])
 
@@ -199,11 +200,32 @@ def test_the_same_message_twice_goes_to_front_once(
     assert sim.state.stats()["accepted"] == {"sync_inbound_message": 1}
 
 
+def test_a_second_log_of_a_message_whose_files_are_gone_says_where_it_went(
+    linked: RunningApp, fake_slack: FakeSlack
+) -> None:
+    app = linked
+    files = [fake_slack.add_file("F1", "invoice.pdf", b"%PDF-1.4", "application/pdf")]
+    message = customer_message(files=files)
+    first = shortcut_form(app, fake_slack, message)
+    second = shortcut_form(app, fake_slack, message)  # opened before either is sent
+    values = form_values(handle="ada@customer.example", body="hello", include_files=True)
+    app.interact(view_submission(first, values))
+    wait_rows(app, 1)
+    fake_slack.files.clear()  # deleted in Slack since
+    app.interact(view_submission(second, values))
+    notes = fake_slack.wait_for("chat.postEphemeral", 2)
+    # It is in Front: the person hears where, not that nothing was logged.
+    assert "already in Front channel `cha_123`" in notes[-1]["text"]
+    assert "https://acme.slack.com/archives/C1/p1700000000000100" in notes[-1]["text"]
+    assert not any("Nothing was logged" in n["text"] for n in notes)
+    assert len(rows(app)) == 1
+
+
 def test_logmsg_normalises_the_phone_number_and_posts_a_card(
     linked: RunningApp, fake_slack: FakeSlack
 ) -> None:
     app = linked
-    assert app.command("/logmsg", "06 12 34 56 78", trigger_id="trig-cmd").status_code == 200
+    assert app.command("/logmsg", "06 12 34 56 78").status_code == 200
     (opened,) = fake_slack.wait_for("views.open")
     form = opened["view"]
     assert initial_values(form)[ids.handle_block] == "06 12 34 56 78"
@@ -219,16 +241,21 @@ def test_logmsg_normalises_the_phone_number_and_posts_a_card(
     good = form_values(handle="06 12 34 56 78", name="Ada", body="Bonjour *Ada*")
     app.interact(view_submission(form, good, user_id="U2"))
     (row,) = wait_rows(app, 1)
+    # The message is stored first, then its card is posted (and its ts recorded).
     (card,) = fake_slack.wait_for("chat.postMessage")
     assert card["channel"] == CHANNEL and "thread_ts" not in card
-    card_ts = logged(app)[0].card_ts
-    assert card_ts is not None
+    (message,) = settled(app)
+    card_ts = message.card_ts
+    assert card_ts is not None and message.thread_ts == card_ts
     assert_valid(row.operation, row.payload)
     assert row.payload["sender"] == {"handle": "+33612345678", "name": "Ada"}
     assert row.payload["body"] == "<div>Bonjour <b>Ada</b></div>"
+    # Its ids were made when it was submitted (not from the card, posted afterwards).
+    token = message.external_id.removeprefix(f"slack:T1:{CHANNEL}:")
+    assert token.startswith("logmsg-")
     assert row.payload["metadata"] == {
-        "external_id": f"slack:T1:{CHANNEL}:{card_ts}",
-        "external_conversation_id": f"slack-thread:T1:{CHANNEL}:{card_ts}",
+        "external_id": f"slack:T1:{CHANNEL}:{token}",
+        "external_conversation_id": f"slack-thread:T1:{CHANNEL}:{token}",
     }
     text = card["blocks"][0]["text"]["text"]
     assert "Received from" in text and "Ada" in text and "+33 6 12 34 56 78" in text
@@ -261,6 +288,13 @@ def test_logmsg_normalises_the_phone_number_and_posts_a_card(
 def logged(app: RunningApp) -> list[LoggedMessage]:
     with session_scope(app.runtime.engine, readonly=True) as s:
         return list(s.exec(select(LoggedMessage).order_by(LoggedMessage.id)))  # type: ignore[arg-type]
+
+
+def settled(app: RunningApp) -> list[LoggedMessage]:
+    """The logged messages once the Slack posts queued so far are in Slack (a /logmsg
+    card's ts is stored when its post is done)."""
+    settle(app.runtime)
+    return logged(app)
 
 
 def outbox_files(app: RunningApp, row: OutboxRow) -> list[tuple[str, str, bytes | None]]:
@@ -310,7 +344,7 @@ def test_message_files_go_to_front_as_multipart(
 
 def test_logmsg_uploads_are_queued(linked: RunningApp, fake_slack: FakeSlack) -> None:
     app = linked
-    app.command("/logmsg", trigger_id="trig-cmd")
+    app.command("/logmsg")
     form = fake_slack.wait_for("views.open")[-1]["view"]
     upload = fake_slack.add_file("F7", "screenshot.jpg", b"\xff\xd8 jpeg", "image/jpeg")
     values = form_values(handle="+44 20 7946 0958", body="See the picture", uploads=[upload])
@@ -320,6 +354,27 @@ def test_logmsg_uploads_are_queued(linked: RunningApp, fake_slack: FakeSlack) ->
     assert outbox_files(app, row) == [("screenshot.jpg", "image/jpeg", b"\xff\xd8 jpeg")]
     card = fake_slack.wait_for("chat.postMessage")[-1]
     assert ":paperclip: 1 file" in card["blocks"][1]["elements"][0]["text"]
+
+
+def test_a_message_that_cannot_be_logged_after_the_ack_is_told_with_what_was_typed(
+    linked: RunningApp, fake_slack: FakeSlack
+) -> None:
+    app = linked
+    app.command("/logmsg")
+    form = fake_slack.wait_for("views.open")[-1]["view"]
+    upload = fake_slack.add_file("F7", "screenshot.jpg", b"\xff\xd8 jpeg", "image/jpeg")
+    del fake_slack.files["F7"]  # gone from Slack before the message could be gathered
+    values = form_values(handle="+33612345678", body="Line one\nLine *two*", uploads=[upload])
+    resp = app.interact(view_submission(form, values, user_id="U2"))
+    assert resp.status_code == 200 and not resp.content  # stored, then acked
+    (told,) = fake_slack.wait_for("chat.postEphemeral")
+    assert told["user"] == "U2" and told["channel"] == CHANNEL
+    assert told["text"].startswith("Nothing was logged to Front: ")
+    assert "screenshot.jpg" in told["text"]
+    assert "> Line one\n> Line *two*" in told["text"]
+    settle(app.runtime)
+    assert rows(app) == [] and logged(app) == []
+    assert fake_slack.called("chat.postMessage") == []  # no card for what is not logged
 
 
 def test_files_over_25_mb_are_answered_before_anything_is_queued(
@@ -346,7 +401,7 @@ def test_files_over_25_mb_are_answered_before_anything_is_queued(
     assert outbox_files(app, row) == []
 
     # /logmsg uploads are checked the same way.
-    app.command("/logmsg", trigger_id="trig-cmd")
+    app.command("/logmsg")
     form = fake_slack.wait_for("views.open", 2)[-1]["view"]
     values = form_values(handle="+33612345678", body="x", uploads=big)
     errors = app.interact(view_submission(form, values)).json()["errors"]
@@ -388,11 +443,20 @@ def test_mark_an_outbound_message_as_failed(
     told = fake_slack.wait_for("chat.postEphemeral", 2)[-1]
     assert told["user"] == "U2" and "Marked as failed" in told["text"]
 
-    # A second time: told who did it, nothing queued.
-    app.interact(view_submission(modal, reason, user_id="U1"))
-    told = fake_slack.wait_for("chat.postEphemeral", 3)[-1]
-    assert "<@U2> already marked" in told["text"]
+    # A second time (U1, from the confirmation too): told who did it in the modal itself,
+    # nothing queued.
+    app.interact(
+        block_actions(ids.mark_failed, value=button["value"], message_ts="1.2", ephemeral=True)
+    )
+    again = fake_slack.wait_for("views.open", 3)[-1]["view"]
+    resp = app.interact(view_submission(again, reason, user_id="U1"))
+    assert resp.json() == {
+        "response_action": "errors",
+        "errors": {ids.reason_block: "<@U2> already marked this message as failed."},
+    }
     assert len(rows(app)) == 2
+    settle(app.runtime)
+    assert len(fake_slack.called("chat.postEphemeral")) == 2
 
     assert deliver(app).delivered == 2
     (call,) = sim.state.requests("update_external_message_status")
@@ -404,16 +468,18 @@ def test_mark_failed_from_a_card_updates_the_card(
     linked: RunningApp, fake_slack: FakeSlack
 ) -> None:
     app = linked
-    app.command("/logmsg", trigger_id="trig-cmd")
+    app.command("/logmsg")
     form = fake_slack.wait_for("views.open")[-1]["view"]
     values = form_values(direction="outbound", handle="+33612345678", body="Rendez-vous à 10h")
     app.interact(view_submission(form, values))
     wait_rows(app, 1)
     card = fake_slack.wait_for("chat.postMessage")[-1]
+    (message,) = settled(app)
+    card_ts = message.card_ts
     button = find_button(card["blocks"], ids.mark_failed)
-    assert button is not None and "value" not in button  # the card's ts names the message
-    card_ts = logged(app)[0].card_ts
-    app.interact(block_actions(ids.mark_failed, message_ts=card_ts))
+    # The message's id is made at submission, before its card: the button names it.
+    assert button is not None and button["value"] == message.external_id
+    app.interact(block_actions(ids.mark_failed, value=button["value"], message_ts=card_ts))
     modal = fake_slack.wait_for("views.open", 2)[-1]["view"]
     reason = {
         ids.reason_block: {ids.reason_input: {"type": "plain_text_input", "value": "No signal"}}
@@ -431,9 +497,15 @@ def test_mark_failed_from_a_card_updates_the_card(
 def test_unlinked_channels_are_answered(app: RunningApp, fake_slack: FakeSlack) -> None:
     notice = shortcut_form(app, fake_slack, customer_message())
     assert "not connected to Front" in notice["blocks"][0]["text"]["text"]
-    app.command("/logmsg", trigger_id="trig-cmd")
+    app.command("/logmsg")
     update = fake_slack.wait_for("views.update", 2)[-1]
     assert "not connected to Front" in update["view"]["blocks"][0]["text"]["text"]
+    # A form submitted all the same (opened before the channel was unlinked) is answered
+    # in the modal, with what was typed still there.
+    form = fake_slack.wait_for("views.open", 2)[-1]["view"]
+    resp = app.interact(view_submission(form, form_values(handle="+33612345678", body="Hi")))
+    errors = resp.json()["errors"]
+    assert list(errors) == [ids.body_block] and "not connected to Front" in errors[ids.body_block]
     assert rows(app) == []
 
 
@@ -444,22 +516,28 @@ def test_hooks_are_idempotent(linked: RunningApp, fake_slack: FakeSlack) -> None
     wait_rows(app, 1)
     deliver(app)
     assert len(fake_slack.called("reactions.add")) == 1
-    # At-least-once delivery: a hook may run twice and meet Slack's already_reacted.
+    # At-least-once delivery: a hook may run twice, and its reaction meet already_reacted.
     fake_slack.respond("reactions.add", lambda _args: {"ok": False, "error": "already_reacted"})
     (row,) = rows(app)
-    asyncio.run(on_delivery_ended(app.runtime, OutboxRowSnapshot.of(row)))
+    with session_scope(app.runtime.engine) as s:
+        on_delivery_ended(s, OutboxRowSnapshot.of(row))
+    settle(app.runtime)
     assert len(fake_slack.called("reactions.add")) == 2
     assert fake_slack.called("chat.update") == []  # no card for a Slack message
+    with session_scope(app.runtime.engine, readonly=True) as s:
+        reactions = [p for p in s.exec(select(SlackPost)) if p.kind == "message.react"]
+    assert [p.status for p in reactions] == ["done", "done"]  # already_reacted is no failure
 
 
 def test_cards_show_the_delivery_state(linked: RunningApp, fake_slack: FakeSlack) -> None:
     app = linked
     for body in ("Allô", "Broken"):
-        app.command("/logmsg", trigger_id="trig-cmd")
+        app.command("/logmsg")
         form = fake_slack.wait_for("views.open", 2 if body == "Broken" else 1)[-1]["view"]
         app.interact(view_submission(form, form_values(handle="+33612345678", body=body)))
     good, bad = wait_rows(app, 2)
     cards = fake_slack.wait_for("chat.postMessage", 2)
+    settle(app.runtime)  # the cards' ts are stored
     assert all("Queued for Front" in c["blocks"][1]["elements"][0]["text"] for c in cards)
     with session_scope(app.runtime.engine) as s:
         row = s.get(OutboxRow, bad.id)
@@ -543,11 +621,11 @@ def test_the_shortcut_continues_a_logmsg_conversation(
     linked: RunningApp, fake_slack: FakeSlack, sim: Sim
 ) -> None:
     app = linked
-    app.command("/logmsg", trigger_id="trig-cmd")
+    app.command("/logmsg")
     form = fake_slack.wait_for("views.open")[-1]["view"]
     app.interact(view_submission(form, form_values(handle="+33612345678", name="Ada", body="Hi")))
     (first,) = wait_rows(app, 1)
-    card_ts = logged(app)[0].card_ts
+    card_ts = settled(app)[0].card_ts
     assert card_ts is not None
     # A teammate pastes the customer's next SMS in the card's thread and logs it.
     pasted = {

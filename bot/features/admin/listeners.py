@@ -1,7 +1,8 @@
 """Admin listeners: App Home, `/switchboard status`, `/switchboard templates` and its modals.
 
-The `/switchboard` dispatcher calls the `*_subcommand` functions after it has acked;
-each returns the text to show the admin (ephemeral), or None when a modal says it all.
+The `/switchboard` dispatcher calls the `*_subcommand` functions before it acks; each
+returns the text the ack carries (ephemeral), or None when a modal says it all (those run
+after the ack, which their modal needs).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.errors import UserError
+from bot.core.errors import AlreadyHandled, UserError
+from bot.core.events import key_of
 from bot.core.uow import in_transaction, read
 from bot.features.admin import service as admin
 from bot.features.admin.home import home_view
@@ -28,12 +30,23 @@ from bot.slack.permissions import require_admin
 
 
 async def app_home_opened(
-    event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
+    event: dict[str, Any], body: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
 ) -> None:
     if event.get("tab") not in (None, "home"):
         return
     runtime: Runtime = context["runtime"]
-    snapshot = await in_transaction(runtime, admin.home_snapshot, team_id=context["team_id"])
+    # Slack re-sends an event it thinks failed: its id is stored with the snapshot's
+    # transaction (which writes: the workspace's row), so a retry does nothing more.
+    event_id = body.get("event_id")
+    try:
+        snapshot = await in_transaction(
+            runtime,
+            admin.home_snapshot,
+            once=key_of("event", event_id) if isinstance(event_id, str) and event_id else None,
+            team_id=context["team_id"],
+        )
+    except AlreadyHandled:
+        return
     view = home_view(snapshot, front_configured=runtime.settings.front_configured)
     await client.views_publish(user_id=event["user"], view=view)
 

@@ -181,41 +181,27 @@ def _forget(session: Session, *, post_id: int) -> None:
 
 async def _send(runtime: Runtime, p: _Plan) -> None:
     client = await runtime.slack_client(p.summary.team_id)
-    down: SlackApiError | None = None  # Slack failed in a way worth trying again
+    down: Exception | None = None  # Slack failed in a way worth trying again
     blocks = alert_blocks(p.summary)
     text = alert_text(p.summary)
     version = p.summary.version
     for post_id, channel, thread_ts in p.to_post:
-        if thread_ts and await externally_shared(client, channel):
-            # A customer's thread never gets Retry/Discard or Front's error text; the
-            # alerts channel (if set) and the card carry it. The claim goes, so a later
-            # refresh looks again (the channel may stop being shared).
-            log.info("alert %s: not posted in shared channel %s", p.summary.id, channel)
-            if not p.has_alerts_channel and p.summary.logged_by:
-                # Nowhere else to say it: tell the person who logged it, privately, once.
-                await _tell_privately(client, channel, thread_ts, p.summary.logged_by, blocks, text)
-                await in_transaction(
-                    runtime, _saved, post_id=post_id, ts=ONLY_TOLD, version=version
-                )
-            else:
-                await in_transaction(runtime, _forget, post_id=post_id)
-            continue
         try:
-            resp = await post_joining(
-                client, channel=channel, thread_ts=thread_ts or None, blocks=blocks, text=text
-            )
-        except SlackApiError as exc:
-            log.warning(
-                "alert %s: could not post in %s: %s",
-                p.summary.id,
-                channel,
-                exc.response.get("error"),
-            )
-            # The claim goes, so the next try posts it rather than waiting for it to age.
+            await _post_one(runtime, client, p, post_id, channel, thread_ts, blocks, text)
+        except Exception as exc:
+            # The claim goes, so the next try posts it rather than waiting for it to age
+            # (a claim left behind would make the retry of this post find nothing to do).
             await in_transaction(runtime, _forget, post_id=post_id)
-            down = down or (exc if slack_is_down(exc) else None)
-            continue
-        await in_transaction(runtime, _saved, post_id=post_id, ts=str(resp["ts"]), version=version)
+            if isinstance(exc, SlackApiError):
+                log.warning(
+                    "alert %s: could not post in %s: %s",
+                    p.summary.id,
+                    channel,
+                    exc.response.get("error"),
+                )
+                if not slack_is_down(exc):
+                    continue
+            down = down or exc
     for post_id, channel, ts in p.to_update:
         try:
             await client.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
@@ -232,6 +218,35 @@ async def _send(runtime: Runtime, p: _Plan) -> None:
         await in_transaction(runtime, _saved, post_id=post_id, ts=None, version=version)
     if down is not None:
         raise down
+
+
+async def _post_one(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    p: _Plan,
+    post_id: int,
+    channel: str,
+    thread_ts: str,
+    blocks: list[dict[str, Any]],
+    text: str,
+) -> None:
+    version = p.summary.version
+    if thread_ts and await externally_shared(client, channel):
+        # A customer's thread never gets Retry/Discard or Front's error text; the alerts
+        # channel (if set) and the card carry it. The claim goes, so a later refresh looks
+        # again (the channel may stop being shared).
+        log.info("alert %s: not posted in shared channel %s", p.summary.id, channel)
+        if not p.has_alerts_channel and p.summary.logged_by:
+            # Nowhere else to say it: tell the person who logged it, privately, once.
+            await _tell_privately(client, channel, thread_ts, p.summary.logged_by, blocks, text)
+            await in_transaction(runtime, _saved, post_id=post_id, ts=ONLY_TOLD, version=version)
+        else:
+            await in_transaction(runtime, _forget, post_id=post_id)
+        return
+    resp = await post_joining(
+        client, channel=channel, thread_ts=thread_ts or None, blocks=blocks, text=text
+    )
+    await in_transaction(runtime, _saved, post_id=post_id, ts=str(resp["ts"]), version=version)
 
 
 async def _tell_privately(

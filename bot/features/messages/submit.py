@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -188,11 +188,35 @@ async def _body_html(ctx: PostContext, text: str, files: list[FileToSend]) -> st
     return to_html(text, users=users, channels=channels)
 
 
-async def send_log(ctx: PostContext) -> drafts.MessageDraft:
+@dataclass(frozen=True)
+class AlreadyLogged:
+    """What `send_log` found: the Slack message was logged before (by an earlier post of
+    its lane, which is done, so this holds), and where its conversation is in Slack."""
+
+    external_id: str
+    permalink: str | None
+
+
+async def send_log(ctx: PostContext) -> drafts.MessageDraft | AlreadyLogged:
     """The `message.log` post: what Slack must tell us (the sender, mentions, the files,
-    a long message's text) gathered into the draft that `record_log` stores and queues."""
+    a long message's text) gathered into the draft that `record_log` stores and queues.
+    A Slack message already logged is not gathered again (its files may be gone since):
+    the person hears where it went."""
     args, client = ctx.args, ctx.client
     meta = FormMeta.model_validate(args["meta"])
+    if meta.source == "shortcut" and meta.ts is not None:
+        already = await read(
+            ctx.runtime,
+            service.find_slack_message,
+            team_id=str(args["team_id"]),
+            channel_id=meta.channel_id,
+            ts=meta.ts,
+        )
+        if already is not None:
+            where = await lookups.permalink(
+                client, already.slack_channel_id, already.thread_ts or already.slack_ts
+            )
+            return AlreadyLogged(already.external_id, where)
     form = Submitted(
         **{
             **args["form"],
@@ -231,20 +255,28 @@ async def send_log(ctx: PostContext) -> drafts.MessageDraft:
     )
 
 
-def record_log(session: Session, job: PostJob, draft: drafts.MessageDraft) -> None:
-    outcome = service.log_message(session, draft=draft)
-    message, user = outcome.message, str(job.args["user"])
-    if draft.source == drafts.Source.logmsg:
-        if outcome.created:
-            service.queue_card(session, message)
-        return
+def record_log(session: Session, job: PostJob, result: drafts.MessageDraft | AlreadyLogged) -> None:
+    permalink = None
+    if isinstance(result, AlreadyLogged):
+        found = service.find(session, external_id=result.external_id)
+        if found is None:
+            raise UserError("Switchboard has no record of this message any more.")
+        message, created, permalink = found, False, result.permalink
+    else:
+        outcome = service.log_message(session, draft=result)
+        message, created = outcome.message, outcome.created
+        if result.source == drafts.Source.logmsg:
+            if created:
+                service.queue_card(session, message)
+            return
+    user = str(job.args["user"])
     view, display = view_of(message), display_handle(message.handle)
-    thread = draft.root_ts if draft.root_ts != draft.ts else None
-    if outcome.created:
+    thread = message.thread_ts if message.thread_ts != message.slack_ts else None
+    if created:
         text = f"Logged to Front: {card_text(view, display)}"
         blocks = confirmation(view, display)
     else:
-        text, blocks = already_logged_text(view, display, None), None
+        text, blocks = already_logged_text(view, display, permalink), None
     slack_posts.tell(
         session,
         team_id=message.team_id,
