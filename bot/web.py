@@ -51,7 +51,7 @@ def create_web_app(
         response = await slack_requests.handle(
             handler, request, secret=runtime.settings.signing_secret, seen=bodies.append
         )
-        if bodies and response.status_code < 400:  # what was refused is no ack
+        if bodies:  # verified (a refused request is no ack)
             kind = metrics.ack_kind(request.headers.get("content-type", ""), bodies[0])
             metrics.observe_ack(kind, time.perf_counter() - started)
         return response

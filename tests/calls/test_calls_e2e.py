@@ -36,7 +36,7 @@ T = TypeVar("T")
 STARTED = 1764000000  # 2025-11-24T16:00:00Z, as the datetimepicker sends it (seconds)
 
 
-def wait_until(fn: Callable[[], T], timeout: float = 5.0) -> T:
+def wait_until(fn: Callable[[], T], timeout: float = 15.0) -> T:
     """Poll `fn` until it returns something truthy (listeners run after the ack)."""
     deadline = time.monotonic() + timeout
     while True:
