@@ -290,6 +290,11 @@ class OutboxPace(SQLModel, table=True):
     probe_at: datetime | None = None
     probes: int = 0
     updated_at: datetime = Field(default_factory=utcnow)
+    # Front's second limit, per resource (channel), about 5 requests a second: a smaller
+    # bucket that spreads a burst of the company's tokens (see `bot.delivery.pacing`).
+    # Never refilled yet (None): full.
+    resource_tokens: float = Field(default=4.0, sa_column_kwargs={"server_default": "4"})
+    resource_refilled_at: datetime | None = None
 
 
 class AlertState(StrEnum):

@@ -97,6 +97,7 @@ class Outcome:
             title=exc.title,
             message=exc.message,
             retry_after=retry_after,
+            rate_limit=exc.rate_limit,
         )
 
     @property
@@ -202,6 +203,7 @@ def record_outcomes(
                 claimed.pace_seq,
                 now,
                 in_flight=out.get(claimed.team_id, 0),
+                rate_limited=outcome.kind == OutcomeKind.rate_limited,
             )
         if outcome.kind == OutcomeKind.rate_limited:
             pacing.rate_limited(pace, outcome.retry_after or 0.0, now)

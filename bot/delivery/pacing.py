@@ -7,11 +7,21 @@ meeting 429s never slows another.
 
 The row mirrors Front's token bucket. A claim takes one token per request, in the same
 transaction that marks the rows `sending` (the row is locked on PostgreSQL, the whole
-database on SQLite), so several processes share one budget. Each answer corrects the
-estimate: `tokens = remaining - (requests still in flight)`, which counts requests sent
-but not yet answered as spent. A 429 empties the bucket and blocks it for
-`retry-after`. Until a first answer says the real limit, a few requests go out to learn
-it.
+database on SQLite), so several processes share one budget. Every answer that carries
+the headers corrects the estimate, a 5xx or a 429 as much as a 2xx (Front counted those
+requests too): `tokens = remaining - (claims since the answered one) - (requests still
+in flight)`. Claims since the answered one count whether or not they were answered
+already, since Front's `remaining` may predate them; requests in flight may have been
+counted by Front already: both err on the side of fewer tokens. A 429 empties the
+bucket and blocks it for `retry-after`. Until a first answer says the real limit, a few
+requests go out to learn it.
+
+Front also limits each resource (a channel) to about 5 requests a second. With a plan of
+50 to 200 a minute that limit only bites a burst: a full company bucket let out at once
+meets 429s on the channel. So while the company's rate is below it, a second, small
+bucket (`RESOURCE_PER_SECOND`, a burst of `RESOURCE_BURST`) spreads bursts out. A
+company allowed more than that a second is not slowed by it (its workspace may use
+several channels, and a simulator without limits reports a huge one).
 """
 
 from __future__ import annotations
@@ -21,9 +31,14 @@ from datetime import datetime, timedelta
 from bot.front import RateLimitInfo
 from storage.models import OutboxPace
 
-# Before any answer: Front's smallest plan, and a handful of requests to learn the limit.
+# Before any answer: Front's smallest plan, and a handful of requests to learn the limit
+# (no more than the resource bucket below lets out at once).
 DEFAULT_LIMIT_PER_MINUTE = 50.0
-START_TOKENS = 5.0
+START_TOKENS = 4.0
+# Front's per-resource limit is about 5 a second; a little under it leaves room for
+# requests claimed together that reach Front a little apart.
+RESOURCE_PER_SECOND = 4.0
+RESOURCE_BURST = 4.0
 # Float refills land a hair under 1.0; a request is never refused for that.
 _EPSILON = 1e-6
 
@@ -37,7 +52,14 @@ def new_pace(team_id: str, now: datetime) -> OutboxPace:
         refilled_at=now,
         ready_at=now,
         updated_at=now,
+        resource_tokens=RESOURCE_BURST,
+        resource_refilled_at=now,
     )
+
+
+def _resource_paced(pace: OutboxPace) -> bool:
+    """Whether the per-resource bucket applies (see the module's docstring)."""
+    return pace.per_second <= RESOURCE_PER_SECOND
 
 
 def refill(pace: OutboxPace, now: datetime) -> None:
@@ -45,13 +67,26 @@ def refill(pace: OutboxPace, now: datetime) -> None:
     if elapsed > 0:
         pace.tokens = min(pace.capacity, pace.tokens + elapsed * pace.per_second)
         pace.refilled_at = now
+    if pace.resource_refilled_at is None:
+        pace.resource_tokens, pace.resource_refilled_at = RESOURCE_BURST, now
+        return
+    elapsed = (now - pace.resource_refilled_at).total_seconds()
+    if elapsed > 0:
+        pace.resource_tokens = min(
+            RESOURCE_BURST, pace.resource_tokens + elapsed * RESOURCE_PER_SECOND
+        )
+        pace.resource_refilled_at = now
+
+
+def _wait(tokens: float, per_second: float) -> float:
+    return 0.0 if tokens >= 1.0 - _EPSILON else (1.0 - tokens) / per_second
 
 
 def _update_ready(pace: OutboxPace, now: datetime) -> None:
-    if pace.tokens >= 1.0 - _EPSILON:
-        ready = now
-    else:
-        ready = now + timedelta(seconds=(1.0 - pace.tokens) / pace.per_second)
+    wait = _wait(pace.tokens, pace.per_second)
+    if _resource_paced(pace):
+        wait = max(wait, _wait(pace.resource_tokens, RESOURCE_PER_SECOND))
+    ready = now + timedelta(seconds=wait)
     if pace.blocked_until is not None and pace.blocked_until > ready:
         ready = pace.blocked_until
     pace.ready_at = ready
@@ -65,7 +100,10 @@ def take(pace: OutboxPace, now: datetime) -> int | None:
     refill(pace, now)
     if pace.tokens < 1.0 - _EPSILON:
         return None
+    if _resource_paced(pace) and pace.resource_tokens < 1.0 - _EPSILON:
+        return None
     pace.tokens = max(0.0, pace.tokens - 1.0)
+    pace.resource_tokens = max(0.0, pace.resource_tokens - 1.0)
     pace.seq += 1
     return pace.seq
 
@@ -77,16 +115,24 @@ def settle(pace: OutboxPace, now: datetime) -> None:
 
 
 def calibrate(
-    pace: OutboxPace, info: RateLimitInfo, sent_seq: int, now: datetime, *, in_flight: int
+    pace: OutboxPace,
+    info: RateLimitInfo,
+    sent_seq: int,
+    now: datetime,
+    *,
+    in_flight: int,
+    rate_limited: bool = False,
 ) -> None:
     """Correct the bucket from the answer to claim number `sent_seq`.
 
-    `in_flight` counts this workspace's other requests still out (rows `sending`): Front's
-    `remaining` has not counted them yet, or counted them just now; either way they
-    will have used a token, so they are taken off (at worst twice: the safe side).
+    Front's `remaining` may not count the claims made after `sent_seq` (answered since
+    or not) nor this workspace's other requests still out (`in_flight`: rows `sending`);
+    both are taken off, counting some twice at worst: the safe side. A 429's headers
+    (`rate_limited`) set the count but not the rate: their `reset` may say when one
+    token is back rather than when the bucket is full.
     """
     refill(pace, now)
-    if info.limit is not None and info.limit > 0:
+    if info.limit is not None and info.limit > 0 and not rate_limited:
         pace.capacity = float(info.limit)
         # Front's limit is per minute; the headers also promise a full bucket again at
         # `reset`, which covers a burst smaller than the minute. `reset` is in whole
@@ -102,15 +148,18 @@ def calibrate(
     # Answers are recorded out of order; one to an older claim than the last used most
     # likely shows an older state of Front's bucket: its count is ignored.
     if info.remaining is not None and sent_seq > pace.calibrated_seq:
-        pace.tokens = max(0.0, min(pace.capacity, float(info.remaining - max(0, in_flight))))
+        unaccounted = max(0, pace.seq - sent_seq) + max(0, in_flight)
+        pace.tokens = max(0.0, min(pace.capacity, float(info.remaining - unaccounted)))
         pace.calibrated_seq = sent_seq
     _update_ready(pace, now)
 
 
 def rate_limited(pace: OutboxPace, retry_after: float, now: datetime) -> None:
-    """Front answered 429: nothing more for this workspace until `retry_after` has passed."""
+    """Front answered 429: nothing more for this workspace until `retry_after` has passed
+    (the company's limit or the resource's: both buckets are emptied)."""
     refill(pace, now)
     pace.tokens = 0.0
+    pace.resource_tokens = 0.0
     until = now + timedelta(seconds=max(0.0, retry_after))
     if pace.blocked_until is None or until > pace.blocked_until:
         pace.blocked_until = until

@@ -43,6 +43,7 @@ from ._wire import (
     _ROUTES,
     FrontResult,
     Operation,
+    RateLimitInfo,
     _attachments,
     _check_size,
     _Files,
@@ -427,5 +428,6 @@ class FrontClient:
         logger.debug("front %s -> %s", operation, response.status_code)
         error = error_from_response(operation, response, secrets=secrets)
         if error is not None:
+            error.rate_limit = RateLimitInfo.from_headers(response.headers)
             raise error
         return _result(operation, route.answer, response)

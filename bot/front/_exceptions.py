@@ -26,9 +26,12 @@ import json
 import math
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import httpx
+
+if TYPE_CHECKING:
+    from ._wire import RateLimitInfo
 
 __all__ = [
     "DEFAULT_RETRY_AFTER",
@@ -55,9 +58,13 @@ REDACTED = "[redacted]"
 
 
 class FrontError(Exception):
-    """Base class. `str()` is safe to log and to show to an admin."""
+    """Base class. `str()` is safe to log and to show to an admin.
+
+    `rate_limit`: the answer's x-ratelimit-* headers, when Front answered at all: a
+    refused request counts against the company's limit as much as an accepted one."""
 
     retryable: ClassVar[bool] = False
+    rate_limit: RateLimitInfo | None = None
 
     def __init__(
         self,

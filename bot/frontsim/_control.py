@@ -32,6 +32,15 @@ async def _sim_rejections(request: Request) -> Response:
     return JSONResponse(get_state(request.app).rejections())
 
 
+async def _sim_answers(request: Request) -> Response:
+    company = request.query_params.get("company")
+    try:
+        since = float(request.query_params.get("since", "0"))
+    except ValueError:
+        return JSONResponse({"error": "since: a UNIX time is required"}, status_code=400)
+    return JSONResponse(get_state(request.app).answers(company, since))
+
+
 async def _sim_stats(request: Request) -> Response:
     return JSONResponse(get_state(request.app).stats())
 
@@ -223,6 +232,7 @@ def control_routes() -> list[Route]:
         Route("/_sim/requests", _sim_requests, methods=["GET"]),
         Route("/_sim/rejections", _sim_rejections, methods=["GET"]),
         Route("/_sim/stats", _sim_stats, methods=["GET"]),
+        Route("/_sim/answers", _sim_answers, methods=["GET"]),
         Route("/_sim/config", _sim_config, methods=["GET", "POST"]),
         Route("/_sim/reset", _sim_reset, methods=["POST"]),
         Route("/_sim/callbacks", _sim_callbacks, methods=["GET"]),

@@ -120,6 +120,9 @@ class SimState(ChannelOperations):
         self._limits = RateLimits()
         self._company_answers: dict[str, Counter[int]] = {}
         self._company_channels: dict[str, set[str]] = {}
+        # Every answer as (time.time(), company, status): what a benchmark needs to count
+        # 429s or a rate after a warm-up. Compact tuples, since a long run keeps them all.
+        self._answer_log: list[tuple[float, str, int]] = []
         self.attachments: dict[str, StoredAttachment] = {}
         self._callbacks: list[dict[str, Any]] = []
         self._next_front_id = 1
@@ -194,6 +197,16 @@ class SimState(ChannelOperations):
         with self._lock:
             return self._company_stats(company, self._company_answers.get(company, Counter()))
 
+    def answers(self, company: str | None = None, since: float = 0.0) -> list[dict[str, Any]]:
+        """Every answer sent (`at`: UNIX time, `company`, `status`), oldest first; only one
+        company's with `company`, only those at or after `since`."""
+        with self._lock:
+            return [
+                {"at": at, "company": c, "status": status}
+                for at, c, status in self._answer_log
+                if at >= since and (company is None or c == company)
+            ]
+
     def callbacks(self) -> list[dict[str, Any]]:
         """Callbacks sent to the webhook, oldest first, with what the webhook answered."""
         with self._lock:
@@ -210,10 +223,12 @@ class SimState(ChannelOperations):
     ) -> None:
         with self._lock:
             self._answers[status] += 1
+            company = ""
             if channel_id is not None:
                 company = self._config.company_of(channel_id)
                 self._company_answers.setdefault(company, Counter())[status] += 1
                 self._company_channels.setdefault(company, set()).add(channel_id)
+            self._answer_log.append((time.time(), company, status))
             if status >= 400:
                 self._rejections.append(
                     {"operation": operation, "status": status, "message": reason}

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, update
 from sqlmodel import col
 
+from bot.delivery import pacing
 from bot.delivery.claim import ClaimResult, claim
 from bot.delivery.outbox import SlackContext, call_lane, discard_row, enqueue
 from storage.engine import session_scope
@@ -91,9 +92,9 @@ def test_pacing_is_per_workspace(engine: Engine) -> None:
     # A new workspace starts with a few tokens (until Front's headers tell the limit);
     # T1's backlog does not use T2's.
     claimed = {r.id for r in got.rows}
-    assert len(claimed & set(t1)) == 5
+    assert len(claimed & set(t1)) == pacing.START_TOKENS
     assert claimed >= set(t2)
     assert got.next_due_at is not None and got.next_due_at > now
     with session_scope(engine, readonly=True) as s:
         pace = s.get(OutboxPace, "T1")
-        assert pace is not None and pace.ready_at > now and pace.seq == 5
+        assert pace is not None and pace.ready_at > now and pace.seq == pacing.START_TOKENS

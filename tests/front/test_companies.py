@@ -256,3 +256,26 @@ async def test_unknown_routes_count_for_the_channels_company(
     missing = await http.post("/channels/cha_a/nothing", json={}, headers=auth_header("cha_a"))
     assert missing.status_code == 404
     assert front_sim.state.company_stats("acme")["rejected"] == 1
+
+
+async def test_answers_are_logged_with_their_time_and_company(
+    http: httpx.AsyncClient, front_sim: Sim
+) -> None:
+    front_sim.state.configure(
+        channel_companies={"cha_a": "acme"},
+        companies={"acme": {"rate_limit_per_minute": 60, "rate_limit_burst": 1}},
+    )
+    before = time.time()
+    assert await statuses(http, "cha_a", 2) == [204, 429]
+    assert await statuses(http, "cha_b", 1) == [204]
+    log = front_sim.state.answers()
+    assert [(a["company"], a["status"]) for a in log] == [
+        ("acme", 204),
+        ("acme", 429),
+        ("cha_b", 204),
+    ]
+    assert all(before <= a["at"] <= time.time() for a in log)
+    assert [a["status"] for a in front_sim.state.answers("acme", since=log[1]["at"])] == [429]
+    got = (await http.get("/_sim/answers", params={"company": "cha_b"})).json()
+    assert [a["status"] for a in got] == [204]
+    assert (await http.get("/_sim/answers", params={"since": "soon"})).status_code == 400
