@@ -89,6 +89,14 @@ class Caches:
     locks: KeyedLocks = field(default_factory=KeyedLocks)
 
 
+class NotInstalled(LookupError):
+    """The workspace has no bot token (it uninstalled the app, or never installed it)."""
+
+    def __init__(self, team_id: str) -> None:
+        super().__init__(f"Switchboard is not installed in workspace {team_id}")
+        self.team_id = team_id
+
+
 def _no_wake() -> None:
     """Used when no flusher runs in this process: the rows wait for a worker."""
 
@@ -131,7 +139,7 @@ class Runtime:
             )
         bot = await self._installations.async_find_bot(enterprise_id=None, team_id=team_id)
         if bot is None:
-            raise LookupError(f"Switchboard is not installed in workspace {team_id}")
+            raise NotInstalled(team_id)
         if bot.bot_refresh_token is not None:
             # Rotating tokens expire: refresh one close to it, as Bolt does for requests.
             assert settings.slack_client_secret is not None

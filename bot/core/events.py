@@ -30,8 +30,3 @@ def remember(session: Session, key: str) -> None:
             session.add(SlackEvent(event_id=key))
     except IntegrityError:
         raise AlreadyHandled(key) from None
-
-
-def remember_event(*, session: Session, event_id: str) -> None:
-    """Record a Slack event id; raises `AlreadyHandled` when it was seen before."""
-    remember(session, key_of("event", event_id))

@@ -32,7 +32,7 @@ from bot.core import slack_posts
 from bot.core.errors import UserError
 from bot.core.slack_posts import PostJob
 from bot.core.uow import in_transaction
-from bot.runtime import Runtime
+from bot.runtime import NotInstalled, Runtime
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ class SlackPoster:
                 outcome = _Outcome(True, result=result)
             except asyncio.CancelledError:
                 raise
-            except LookupError as exc:  # the workspace uninstalled the app
+            except NotInstalled as exc:  # the workspace uninstalled the app
                 outcome = _Outcome(False, error=str(exc), final=True)
             except Exception as exc:
                 outcome = classify(exc, job.attempts)
