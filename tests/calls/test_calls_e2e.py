@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from bot.core import links
 from bot.features.calls import followups as calls_followups
+from bot.features.calls import legs
 from bot.features.calls import service as calls_service
 from bot.features.calls.ids import CallIds
 from storage.engine import session_scope
@@ -675,7 +676,7 @@ def test_a_store_that_fails_after_the_ack_gives_the_text_back(
     call, card = log_call(linked, fake)
 
     def gone(*_args: Any, **_kwargs: Any) -> None:
-        raise calls_service.CallNotFound()  # e.g. deleted between the check and the store
+        raise legs.CallNotFound()  # e.g. deleted between the check and the store
 
     if form == "summary":
         view = _open_form(linked, fake, card, "call_summary")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -12,10 +12,11 @@ from sqlmodel import col, select
 from bot.core import links
 from bot.core.errors import NotLinked, UserError
 from bot.delivery.outbox import FileToSend
-from bot.features.calls import lifecycle, state
+from bot.features.calls import legs, lifecycle, posts, state
 from bot.features.calls import service as calls
+from bot.features.calls.legs import CallChanged
 from bot.features.calls.lifecycle import LIFECYCLE, Status
-from bot.features.calls.service import CallChanged, CallDraft
+from bot.features.calls.service import CallDraft
 from storage.engine import session_scope
 from storage.models import Call, Direction, OutboxRow, SlackPost, ThreadLink
 
@@ -104,7 +105,7 @@ def _create(engine: Engine, call_id: str, *, card_ts: str, parent: str | None = 
             parent_external_call_id=parent,
         )
     with session_scope(engine) as s:
-        calls.card_posted(s, external_call_id=call_id, ts=card_ts)
+        posts.card_posted(s, external_call_id=call_id, ts=card_ts)
         return s.exec(select(Call).where(Call.external_call_id == call_id)).one()
 
 
@@ -256,13 +257,16 @@ def test_a_call_is_stored_with_its_request_and_its_card_post_then_threads_its_ro
             draft=_draft(),
         )
     with session_scope(engine, readonly=True) as s:
-        (post,) = s.exec(select(SlackPost)).all()
+        post, reminder = s.exec(select(SlackPost).order_by(col(SlackPost.id))).all()
         (row,) = s.exec(select(OutboxRow)).all()
         assert s.exec(select(ThreadLink)).all() == []
     assert (post.kind, post.lane, post.args) == ("call.card", "call:c1", {"external_call_id": "c1"})
+    # A call still going is asked about in four hours, in a lane of its own.
+    assert (reminder.kind, reminder.lane) == ("call.reminder", "call-reminder:c1")
+    assert reminder.next_attempt_at - reminder.created_at > timedelta(hours=3, minutes=59)
     assert (row.operation, row.slack_thread_ts) == ("create_call", None)
     with session_scope(engine) as s:
-        calls.card_posted(s, external_call_id="c1", ts="9.9")
+        posts.card_posted(s, external_call_id="c1", ts="9.9")
     with session_scope(engine, readonly=True) as s:
         call = s.exec(select(Call)).one()
         link = s.exec(select(ThreadLink)).one()
@@ -292,5 +296,5 @@ def test_summary_transcript_and_recording_checks(engine: Engine) -> None:
             file=FileToSend("a.txt", "text/plain", b"x"),
             user_id="U1",
         )
-    with session_scope(engine) as s, pytest.raises(calls.CallNotFound):
+    with session_scope(engine) as s, pytest.raises(legs.CallNotFound):
         calls.add_summary(s, team_id="T2", external_call_id="sb-call-1", content="hi", user_id="U1")
