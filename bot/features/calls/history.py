@@ -14,8 +14,6 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import contacts
-from bot.core.errors import UserError
-from bot.core.phones import normalise_handle
 from bot.core.uow import read
 from bot.features.calls import state
 from bot.features.calls.card_view import duration_of, history_blocks, history_line
@@ -27,21 +25,12 @@ from storage.models import Call, Direction
 
 log = logging.getLogger(__name__)
 
-# /logcall opens its modal after this read: a trigger lasts 3 s, a name is a nicety.
-PREFILL_BUDGET = 0.5
-
 
 async def with_known_name(runtime: Runtime, team_id: str, prefill: Prefill) -> Prefill:
     """`prefill` with the name last written for its number or handle, when none was typed."""
     if not prefill.party or prefill.name:
         return prefill
-    try:
-        handle = normalise_handle(prefill.party, runtime.settings.default_phone_region)
-        known = await asyncio.wait_for(
-            read(runtime, contacts.last_known, team_id=team_id, handle=handle), PREFILL_BUDGET
-        )
-    except (UserError, TimeoutError):
-        return prefill  # the form says what is wrong with the number when it is submitted
+    known = await contacts.known_for(runtime, team_id=team_id, typed=prefill.party)
     if known is None or not known.name:
         return prefill
     return replace(prefill, name=known.name)
