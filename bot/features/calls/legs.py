@@ -24,6 +24,8 @@ class CallChanged(UserError):
             "your click was not applied. The card now shows what can happen next."
         )
         self.call = call
+        # Read now: after a rollback the call's attributes can no longer be loaded.
+        self.status = call.status
 
 
 def get_call(session: Session, *, team_id: str, external_call_id: str) -> Call:

@@ -72,7 +72,7 @@ async def _accept_time(sub: Submission[CallTimeMeta]) -> None:
             email=email,
         )
     except legs.CallChanged as exc:
-        now = status_label(exc.call.status).lower()
+        now = status_label(exc.status).lower()
         raise InvalidFields(
             {
                 "status": f"Someone made this call {now} since this form opened: close it and "
