@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from bot.core import links
-from bot.core.errors import NotLinked, UserError
+from bot.core.errors import InvalidFields, NotLinked, UserError
 from bot.delivery.outbox import FileToSend
 from bot.features.calls import legs, lifecycle, posts, state
 from bot.features.calls import service as calls
@@ -298,3 +298,39 @@ def test_summary_transcript_and_recording_checks(engine: Engine) -> None:
         )
     with session_scope(engine) as s, pytest.raises(legs.CallNotFound):
         calls.add_summary(s, team_id="T2", external_call_id="sb-call-1", content="hi", user_id="U1")
+
+
+def test_the_service_refuses_a_time_that_runs_backwards(engine: Engine) -> None:
+    """The server-side guard behind the form's checks: no status before the call's start,
+    before the status it follows, or in the future; nothing is stored when refused."""
+    _link(engine)
+    _create(engine, "sb-call-1", card_ts="1.1")
+
+    def at(moment: datetime, status: str, version: int) -> Call:
+        with session_scope(engine) as s:
+            return calls.set_status(
+                s,
+                team_id="T1",
+                external_call_id="sb-call-1",
+                status=status,
+                expected_version=version,
+                occurred_at=moment,
+                user_id="U1",
+                email=None,
+            )
+
+    with pytest.raises(InvalidFields, match="before the call started"):
+        at(STARTED - timedelta(seconds=1), "connected", 0)
+    with pytest.raises(InvalidFields, match="in the future"):
+        at(datetime.now(UTC) + timedelta(hours=1), "connected", 0)
+    call = at(STARTED + timedelta(minutes=5), "connected", 0)
+    assert call.status_at == call.connected_at == STARTED + timedelta(minutes=5)
+    with pytest.raises(InvalidFields, match="before it became connected"):
+        at(STARTED + timedelta(minutes=4), "hangup", 1)
+    call = at(STARTED + timedelta(minutes=30), "hangup", 1)
+    assert call.ended_at == STARTED + timedelta(minutes=30)
+    with session_scope(engine, readonly=True) as s:
+        rows = s.exec(select(OutboxRow).where(OutboxRow.operation == "update_call")).all()
+    assert [r.payload["occurred_at"] for r in rows] == [
+        lifecycle.epoch_ms(STARTED + timedelta(minutes=m)) for m in (5, 30)
+    ]
