@@ -62,10 +62,13 @@ def enqueue(
     None when one was already queued. With `due_at`, it is not sent before then (a
     reminder): give it a lane of its own, since a lane waits for its head."""
     if key is not None:
+        # Locked: a claim committing meanwhile makes the post `sending` (it may already be
+        # rendering what was true before this transaction), and then a new one is queued;
+        # while we hold it, the claim skips it until what we store is committed.
         queued = session.exec(
-            select(SlackPost.id).where(
-                SlackPost.key == key, SlackPost.status == SlackPostStatus.pending
-            )
+            select(SlackPost.id)
+            .where(SlackPost.key == key, SlackPost.status == SlackPostStatus.pending)
+            .with_for_update()
         ).first()
         if queued is not None:
             return None

@@ -64,8 +64,9 @@ def test_logmsg_fills_in_the_name_and_email_last_written(
                 created_at=utcnow() + timedelta(seconds=5),
             )
         )
+    before = len(fake.called("views.open"))
     linked.command("/logmsg", "+33 6 12 34 56 78")
-    view = fake.wait_for("views.open")[-1]["view"]
+    view = fake.wait_for("views.open", before + 1)[-1]["view"]
     assert view["callback_id"] != CallIds.log_view
     assert _initial(view, MessageIds.handle_block) == "+33 6 12 34 56 78"
     assert _initial(view, MessageIds.name_block) == "Robert Martin"

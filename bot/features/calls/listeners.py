@@ -69,24 +69,25 @@ async def logcall_command(
     context: dict[str, Any],
     respond: AsyncRespond,
 ) -> None:
-    text = (command.get("text") or "").strip()
-    if text.lower() == "list":
-        await ack()
-        await history.list_calls(command, client, _runtime(context), respond)
-        return
     await ack()
     runtime = _runtime(context)
+    text = (command.get("text") or "").strip()
+    if text.lower() == "list":
+        await history.list_calls(command, client, runtime, respond)
+        return
     meta = CallModalMeta(
         team_id=command["team_id"], channel_id=command["channel_id"], user_id=command["user_id"]
     )
+    # A number typed after the command brings the name last written for it: one indexed
+    # read, given at most half a second of the trigger's 3 s (none when nothing was typed).
     prefill = await history.with_known_name(
         runtime, command["team_id"], lifecycle.parse_logcall_text(text)
     )
     opened = await client.views_open(
         trigger_id=command["trigger_id"], view=log_call_modal(meta, prefill, now=utcnow())
     )
-    # Only now, with the modal open, is there time to look at the database. The check that
-    # counts runs when the call is stored; this one only warns early ("not connected yet").
+    # With the modal open there is time for the link check. The check that counts runs
+    # when the call is stored; this one only warns early ("not connected yet").
     key = (meta.team_id, meta.channel_id)
     if runtime.caches.linked.get(key):
         return
