@@ -91,6 +91,12 @@ class Call(SQLModel, table=True):
     """One leg of a phone call logged from Slack."""
 
     __tablename__ = "call"
+    __table_args__ = (
+        # History: a workspace's last calls with a number, and a person's last calls.
+        Index("ix_call_party", "team_id", "party_handle"),
+        Index("ix_call_created_by", "team_id", "created_by"),
+        Index("ix_call_agent", "team_id", "agent_user_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     external_call_id: str = Field(max_length=200, unique=True)
@@ -113,12 +119,20 @@ class Call(SQLModel, table=True):
     delivery_state: str = Field(default="queued", max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # When things happened, as sent to Front: the current status's time (a next one may
+    # not come before it), the first connection, and the final status's time.
+    status_at: datetime | None = None
+    connected_at: datetime | None = None
+    ended_at: datetime | None = None
+    # A missed call that left a voicemail (its outcome reads "Voicemail left").
+    voicemail: bool = False
 
 
 class LoggedMessage(SQLModel, table=True):
     """A message logged into a Front conversation."""
 
     __tablename__ = "logged_message"
+    __table_args__ = (Index("ix_logged_message_handle", "team_id", "handle"),)
 
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(max_length=200, unique=True)

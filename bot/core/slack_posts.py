@@ -55,19 +55,26 @@ def enqueue(
     kind: str,
     args: dict[str, Any],
     key: str | None = None,
+    due_at: datetime | None = None,
 ) -> SlackPost | None:
     """Queue a post; with `key`, not when a pending post with that key is already queued
     (it renders the same thing, from the database, when it goes). Returns the post, or
-    None when one was already queued."""
+    None when one was already queued. With `due_at`, it is not sent before then (a
+    reminder): give it a lane of its own, since a lane waits for its head."""
     if key is not None:
+        # Locked: a claim committing meanwhile makes the post `sending` (it may already be
+        # rendering what was true before this transaction), and then a new one is queued;
+        # while we hold it, the claim skips it until what we store is committed.
         queued = session.exec(
-            select(SlackPost.id).where(
-                SlackPost.key == key, SlackPost.status == SlackPostStatus.pending
-            )
+            select(SlackPost.id)
+            .where(SlackPost.key == key, SlackPost.status == SlackPostStatus.pending)
+            .with_for_update()
         ).first()
         if queued is not None:
             return None
     post = SlackPost(team_id=team_id, lane=lane, kind=kind, args=args, key=key)
+    if due_at is not None:
+        post.next_attempt_at = due_at
     session.add(post)
     session.flush()
     return post

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from bot.core import links
 from bot.delivery.flusher import FlushStats
 from bot.frontsim import SimState
+from storage.engine import session_scope
 from tests.conftest import make_settings
 from tests.front.simulator import APP_SECRET, APP_UID, simulator
 from tests.helpers.app import RunningApp, running_app
@@ -57,3 +59,19 @@ def wait_responses(fake: FakeSlack, count: int = 1, timeout: float = 5.0) -> lis
             return got
         time.sleep(0.01)
     raise AssertionError(f"{len(fake.responses)} response_url posts, wanted {count}")
+
+
+@pytest.fixture
+def fake(fake_slack: FakeSlack) -> Iterator[FakeSlack]:
+    yield fake_slack
+
+
+@pytest.fixture
+def linked(app: RunningApp, fake_slack: FakeSlack) -> RunningApp:
+    fake_slack.add_user("U1", name="Ada Lovelace", email="ada@example.com")
+    fake_slack.add_user("U2", name="Grace Hopper", email="grace@example.com")
+    with session_scope(app.runtime.engine) as s:
+        links.connect(
+            s, team_id="T1", slack_channel_id="C1", front_channel_id="cha_calls", user_id="U9"
+        )
+    return app

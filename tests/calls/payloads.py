@@ -62,11 +62,30 @@ def call_values(
     status: str = "ringing",
     started: int | None = None,
     agent: str | None = "U1",
+    outcome: str | None = None,
+    duration: str | None = None,
+    summary: str | None = None,
+    voicemail: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """The log-call modal's state; without `outcome`, as a form from before outcomes (its
+    block absent: still going)."""
+
     def radio(value: str) -> dict[str, Any]:
         return {"type": "radio_buttons", "selected_option": {"value": value}}
 
-    return {
+    extra: dict[str, Any] = {}
+    if outcome is not None:
+        extra[CallIds.outcome_block] = {CallIds.outcome_input: radio(outcome)}
+    extra[CallIds.duration_block] = {
+        CallIds.duration_input: {"type": "plain_text_input", "value": duration}
+    }
+    extra[CallIds.log_summary_block] = {
+        CallIds.log_summary_input: {"type": "plain_text_input", "value": summary}
+    }
+    extra[CallIds.voicemail_block] = {
+        CallIds.voicemail_input: {"type": "file_input", "files": voicemail or []}
+    }
+    return extra | {
         CallIds.direction_block: {CallIds.direction_input: radio(direction)},
         CallIds.party_block: {CallIds.party_input: {"type": "plain_text_input", "value": party}},
         CallIds.name_block: {CallIds.name_input: {"type": "plain_text_input", "value": name}},
@@ -145,4 +164,15 @@ def click(
                 "action_ts": action_ts or f"{time.time():.6f}{next(_CLICKS) % 10}",
             }
         ],
+    }
+
+
+def time_values(status: str | None, at: int | None) -> dict[str, Any]:
+    """The state of "Status at a time…": what happened, and when (epoch seconds)."""
+    chosen = {"selected_option": {"value": status}} if status else {"selected_option": None}
+    return {
+        CallIds.time_status_block: {CallIds.time_status_input: {"type": "radio_buttons", **chosen}},
+        CallIds.time_block: {
+            CallIds.time_input: {"type": "datetimepicker", "selected_date_time": at}
+        },
     }

@@ -7,19 +7,28 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import select
 
-from bot.core import links
 from bot.features.calls import followups as calls_followups
+from bot.features.calls import legs
 from bot.features.calls import service as calls_service
 from bot.features.calls.ids import CallIds
 from storage.engine import session_scope
-from storage.models import Call, OutboxFile, OutboxRow, ThreadLink
+from storage.models import Call, OutboxFile, ThreadLink
 from tests.calls.conftest import Sim, deliver, wait_responses
+from tests.calls.flows import (
+    STARTED,
+    all_calls,
+    latest_card,
+    log_call,
+    open_logcall,
+    outbox,
+    status_buttons,
+    wait_until,
+)
 from tests.calls.payloads import (
     assert_valid_for_spec,
     buttons,
@@ -31,77 +40,6 @@ from tests.helpers.app import RunningApp
 from tests.helpers.delivery import settle
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.slack_signing import event_body
-
-T = TypeVar("T")
-STARTED = 1764000000  # 2025-11-24T16:00:00Z, as the datetimepicker sends it (seconds)
-
-
-def wait_until(fn: Callable[[], T], timeout: float = 15.0) -> T:
-    """Poll `fn` until it returns something truthy (listeners run after the ack)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() > deadline:
-            assert value, "timed out waiting"
-            return value
-        time.sleep(0.01)
-
-
-def outbox(app: RunningApp, operation: str | None = None) -> list[OutboxRow]:
-    with session_scope(app.runtime.engine, readonly=True) as s:
-        query = select(OutboxRow).order_by(col(OutboxRow.id))
-        if operation:
-            query = query.where(OutboxRow.operation == operation)
-        return list(s.exec(query))
-
-
-def all_calls(app: RunningApp) -> list[Call]:
-    with session_scope(app.runtime.engine, readonly=True) as s:
-        return list(s.exec(select(Call).order_by(col(Call.id))))
-
-
-@pytest.fixture
-def linked(app: RunningApp, fake_slack: FakeSlack) -> RunningApp:
-    fake_slack.add_user("U1", name="Ada Lovelace", email="ada@example.com")
-    fake_slack.add_user("U2", name="Grace Hopper", email="grace@example.com")
-    with session_scope(app.runtime.engine) as s:
-        links.connect(
-            s, team_id="T1", slack_channel_id="C1", front_channel_id="cha_calls", user_id="U9"
-        )
-    return app
-
-
-def open_logcall(app: RunningApp, fake: FakeSlack, text: str = "") -> dict[str, Any]:
-    before = len(fake.called("views.open"))
-    resp = app.command("/logcall", text, response_url=f"{fake.base_url}/respond/logcall")
-    assert resp.status_code == 200
-    view: dict[str, Any] = fake.wait_for("views.open", before + 1)[-1]["view"]
-    return view
-
-
-def log_call(app: RunningApp, fake: FakeSlack, **values: Any) -> tuple[Call, dict[str, Any]]:
-    """Log a call through the modal; (the stored call, its card as posted)."""
-    view = open_logcall(app, fake)
-    values.setdefault("started", STARTED)
-    count = len(all_calls(app))
-    resp = app.interact(view_submission(view, call_values(**values)))
-    assert resp.status_code == 200 and resp.text == ""
-    assert len(all_calls(app)) == count + 1  # stored before the ack
-    settle(app.runtime)  # its card is posted from the database
-    call = all_calls(app)[count]
-    posted = fake.wait_for("chat.postMessage", count + 1)[count]
-    return call, {"ts": call.card_ts, "blocks": posted["blocks"], "text": posted["text"]}
-
-
-def latest_card(fake: FakeSlack, ts: str) -> dict[str, Any]:
-    updates = [u for u in fake.called("chat.update") if u["ts"] == ts]
-    assert updates, f"card {ts} was never updated"
-    return {"ts": ts, "blocks": updates[-1]["blocks"], "text": updates[-1]["text"]}
-
-
-def status_buttons(card: dict[str, Any]) -> list[str]:
-    return [b.split(":", 1)[1] for b in buttons(card["blocks"]) if b.startswith("call_status:")]
-
 
 # /logcall ------------------------------------------------------------------------------
 
@@ -347,8 +285,10 @@ def test_two_clicks_at_once_cannot_both_apply(linked: RunningApp, fake: FakeSlac
     assert update.payload["call_status"] == winner_status
     (stored,) = all_calls(linked)
     assert (stored.status, stored.version) == (winner_status, 1)
-    # Both refreshes ran after the winner's commit: every card drawn shows its state.
-    drawn = wait_until(lambda: len(fake.called("chat.update")) >= 2 and fake.called("chat.update"))
+    # Both refreshes ran after the winner's commit: every card drawn shows its state. (The
+    # loser's refresh is one with the winner's when that post had not gone yet: one update.)
+    settle(linked.runtime)
+    drawn = wait_until(lambda: fake.called("chat.update"))
     label = {"connected": "Connected", "missed": "Missed"}[winner_status]
     assert all(f"*{label}*" in json.dumps(u["blocks"]) for u in drawn)
 
@@ -675,7 +615,7 @@ def test_a_store_that_fails_after_the_ack_gives_the_text_back(
     call, card = log_call(linked, fake)
 
     def gone(*_args: Any, **_kwargs: Any) -> None:
-        raise calls_service.CallNotFound()  # e.g. deleted between the check and the store
+        raise legs.CallNotFound()  # e.g. deleted between the check and the store
 
     if form == "summary":
         view = _open_form(linked, fake, card, "call_summary")
@@ -768,11 +708,6 @@ def test_files_shared_elsewhere_are_ignored(linked: RunningApp, fake: FakeSlack)
         asyncio.run(calls_followups.file_shared(body=body, event=event, context=context))
     settle(linked.runtime)
     assert fake.called("chat.postEphemeral") == []
-
-
-@pytest.fixture
-def fake(fake_slack: FakeSlack) -> Iterator[FakeSlack]:
-    yield fake_slack
 
 
 def test_a_failed_delivery_shows_on_the_card(linked: RunningApp, fake: FakeSlack, sim: Sim) -> None:

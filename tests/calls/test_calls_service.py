@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from bot.core import links
-from bot.core.errors import NotLinked, UserError
+from bot.core.errors import InvalidFields, NotLinked, UserError
 from bot.delivery.outbox import FileToSend
-from bot.features.calls import lifecycle, state
+from bot.features.calls import legs, lifecycle, posts, state
 from bot.features.calls import service as calls
+from bot.features.calls.legs import CallChanged
 from bot.features.calls.lifecycle import LIFECYCLE, Status
-from bot.features.calls.service import CallChanged, CallDraft
+from bot.features.calls.service import CallDraft
 from storage.engine import session_scope
 from storage.models import Call, Direction, OutboxRow, SlackPost, ThreadLink
 
@@ -104,7 +105,7 @@ def _create(engine: Engine, call_id: str, *, card_ts: str, parent: str | None = 
             parent_external_call_id=parent,
         )
     with session_scope(engine) as s:
-        calls.card_posted(s, external_call_id=call_id, ts=card_ts)
+        posts.card_posted(s, external_call_id=call_id, ts=card_ts)
         return s.exec(select(Call).where(Call.external_call_id == call_id)).one()
 
 
@@ -256,13 +257,16 @@ def test_a_call_is_stored_with_its_request_and_its_card_post_then_threads_its_ro
             draft=_draft(),
         )
     with session_scope(engine, readonly=True) as s:
-        (post,) = s.exec(select(SlackPost)).all()
+        post, reminder = s.exec(select(SlackPost).order_by(col(SlackPost.id))).all()
         (row,) = s.exec(select(OutboxRow)).all()
         assert s.exec(select(ThreadLink)).all() == []
     assert (post.kind, post.lane, post.args) == ("call.card", "call:c1", {"external_call_id": "c1"})
+    # A call still going is asked about in four hours, in a lane of its own.
+    assert (reminder.kind, reminder.lane) == ("call.reminder", "call-reminder:c1")
+    assert reminder.next_attempt_at - reminder.created_at > timedelta(hours=3, minutes=59)
     assert (row.operation, row.slack_thread_ts) == ("create_call", None)
     with session_scope(engine) as s:
-        calls.card_posted(s, external_call_id="c1", ts="9.9")
+        posts.card_posted(s, external_call_id="c1", ts="9.9")
     with session_scope(engine, readonly=True) as s:
         call = s.exec(select(Call)).one()
         link = s.exec(select(ThreadLink)).one()
@@ -292,5 +296,41 @@ def test_summary_transcript_and_recording_checks(engine: Engine) -> None:
             file=FileToSend("a.txt", "text/plain", b"x"),
             user_id="U1",
         )
-    with session_scope(engine) as s, pytest.raises(calls.CallNotFound):
+    with session_scope(engine) as s, pytest.raises(legs.CallNotFound):
         calls.add_summary(s, team_id="T2", external_call_id="sb-call-1", content="hi", user_id="U1")
+
+
+def test_the_service_refuses_a_time_that_runs_backwards(engine: Engine) -> None:
+    """The server-side guard behind the form's checks: no status before the call's start,
+    before the status it follows, or in the future; nothing is stored when refused."""
+    _link(engine)
+    _create(engine, "sb-call-1", card_ts="1.1")
+
+    def at(moment: datetime, status: str, version: int) -> Call:
+        with session_scope(engine) as s:
+            return calls.set_status(
+                s,
+                team_id="T1",
+                external_call_id="sb-call-1",
+                status=status,
+                expected_version=version,
+                occurred_at=moment,
+                user_id="U1",
+                email=None,
+            )
+
+    with pytest.raises(InvalidFields, match="before the call started"):
+        at(STARTED - timedelta(seconds=1), "connected", 0)
+    with pytest.raises(InvalidFields, match="in the future"):
+        at(datetime.now(UTC) + timedelta(hours=1), "connected", 0)
+    call = at(STARTED + timedelta(minutes=5), "connected", 0)
+    assert call.status_at == call.connected_at == STARTED + timedelta(minutes=5)
+    with pytest.raises(InvalidFields, match="before it became connected"):
+        at(STARTED + timedelta(minutes=4), "hangup", 1)
+    call = at(STARTED + timedelta(minutes=30), "hangup", 1)
+    assert call.ended_at == STARTED + timedelta(minutes=30)
+    with session_scope(engine, readonly=True) as s:
+        rows = s.exec(select(OutboxRow).where(OutboxRow.operation == "update_call")).all()
+    assert [r.payload["occurred_at"] for r in rows] == [
+        lifecycle.epoch_ms(STARTED + timedelta(minutes=m)) for m in (5, 30)
+    ]

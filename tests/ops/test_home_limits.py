@@ -67,3 +67,21 @@ def test_five_hundred_links_are_all_listed() -> None:
     everything = "\n".join(t for b in view["blocks"] for t in _texts(b))
     assert len(set(re.findall(r"<#(C\d{8})>", everything))) == 500
     assert "more (`/switchboard help`" not in everything
+
+
+@pytest.mark.parametrize("count", [500, 5000])
+def test_last_calls_fit_beside_every_link(count: int) -> None:
+    """Ten calls with the longest names a call may carry, escaped, beside many links."""
+    line = "• <!date^1764000000^{date_short_pretty} {time}|2025-11-24 16:00 UTC> " + (
+        "&lt;" * 255 + " (+33 6 12 34 56 78): *Voicemail left* · queued for Front · "
+        "<https://acme.slack.com/archives/C00000001/p1764000000000100|card>"
+    )
+    view = home_view(_snapshot(count), front_configured=True, recent_calls=[line] * 10)
+    blocks = view["blocks"]
+    assert len(blocks) <= 100
+    for block in blocks:
+        for text in _texts(block):
+            assert len(text) <= 3000, (block["type"], len(text))
+    everything = "\n".join(t for b in blocks for t in _texts(b))
+    assert "*Your last calls*" in everything and "…and " in everything  # whole lines, counted
+    assert everything.count("|card>") == everything.count("<https://acme.slack.com")

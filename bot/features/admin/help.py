@@ -7,7 +7,11 @@ from typing import Any
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 HELP_LINES = [
-    ("`/logcall [number] [in|out]`", "log a phone call, e.g. `/logcall +33 6 12 34 56 78 out`"),
+    (
+        "`/logcall [number] [in|out]`",
+        "log a phone call, live or finished, e.g. `/logcall +33 6 12 34 56 78 out`",
+    ),
+    ("`/logcall list`", "your last 10 calls, with a link to each card"),
     (
         "`/logmsg [number]`",
         "log a message that happened elsewhere (SMS, WhatsApp...), "

@@ -16,6 +16,7 @@ from slack_sdk.models.views import View
 
 from bot.features.admin.help import HELP_LINES
 from bot.features.admin.service import HomeSnapshot
+from bot.features.calls.card_view import history_text
 
 # Slack's limits for a view: 100 blocks; 3,000 characters in a section's text.
 MAX_BLOCKS = 100
@@ -52,7 +53,10 @@ def _link_sections(lines: list[str], budget: int) -> list[Block]:
     return [_md(text) for text in texts]
 
 
-def home_view(snapshot: HomeSnapshot, *, front_configured: bool) -> dict[str, Any]:
+def home_view(
+    snapshot: HomeSnapshot, *, front_configured: bool, recent_calls: list[str] | None = None
+) -> dict[str, Any]:
+    """The App Home; `recent_calls`: the viewer's last calls, a line each (calls' history)."""
     blocks: list[Block] = [HeaderBlock(text="Switchboard")]
     if not front_configured:
         blocks.append(
@@ -77,6 +81,12 @@ def home_view(snapshot: HomeSnapshot, *, front_configured: bool) -> dict[str, An
         )
     )
     blocks += [_md(f"*Deliveries*\n{state}"), DividerBlock()]
+    if recent_calls is not None:
+        calls = history_text(recent_calls, "*Your last calls*") if recent_calls else None
+        blocks += [
+            _md(calls or "*Your last calls*\nNone yet: `/logcall` logs one."),
+            DividerBlock(),
+        ]
 
     links: list[Block] = []
     if not snapshot.links:

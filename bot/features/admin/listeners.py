@@ -24,6 +24,7 @@ from bot.features.admin.views import (
     templates_list_view,
     templates_notice_view,
 )
+from bot.features.calls import history as call_history
 from bot.runtime import Runtime
 from bot.slack.forms import Click, Submission, metadata, on_click, view_submission
 from bot.slack.permissions import require_admin
@@ -47,7 +48,12 @@ async def app_home_opened(
         )
     except AlreadyHandled:
         return
-    view = home_view(snapshot, front_configured=runtime.settings.front_configured)
+    calls = await call_history.recent_lines(
+        runtime, client, team_id=context["team_id"], user_id=event["user"]
+    )
+    view = home_view(
+        snapshot, front_configured=runtime.settings.front_configured, recent_calls=calls
+    )
     await client.views_publish(user_id=event["user"], view=view)
 
 

@@ -1,12 +1,14 @@
-"""Calls: `/logcall`, the call card and its lifecycle buttons, summary, transcript and
-recording; the card follows its deliveries to Front."""
+"""Calls: `/logcall` (a live call or a finished one, and `/logcall list`), the call card
+and its lifecycle buttons (now, or at a time), Edit before Front has it, summary,
+transcript and recording; the card follows its deliveries to Front, and a call still open
+after four hours is asked about in its thread."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.delivery.hooks import DeliveryHooks
-from bot.features.calls import cards, followups, listeners
+from bot.features.calls import cards, followups, listeners, times
 from bot.features.calls.ids import STATUS_ACTION, THREAD_RECORDING_ACTION, CallIds
 from bot.slack.poster import PostKinds
 
@@ -16,6 +18,9 @@ def register(app: AsyncApp) -> None:
     app.view(CallIds.log_view)(listeners.log_call_submitted)
     app.action(STATUS_ACTION)(listeners.status_clicked)
     app.action(CallIds.transfer)(listeners.transfer_clicked)
+    app.action(CallIds.edit)(listeners.edit_clicked)
+    app.action(CallIds.set_time)(times.time_clicked)
+    app.view(CallIds.time_view)(times.time_submitted)
     app.action(CallIds.summary)(listeners.summary_clicked)
     app.view(CallIds.summary_view)(followups.summary_submitted)
     app.action(CallIds.transcript)(listeners.transcript_clicked)

@@ -3,6 +3,8 @@
 
 `send_card` is the `call.card` Slack post (`bot.slack.poster`); `on_delivery_ended` is
 the delivery hook that queues it when one of the call's requests reaches Front or fails.
+`send_reminder` is the `call.reminder` post: a call still open four hours in is asked
+about in its thread.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from bot.core.mrkdwn import escape
 from bot.core.slack_posts import PostJob
 from bot.core.uow import read
 from bot.delivery.hooks import DeliveryHooks, OutboxRowSnapshot
-from bot.features.calls import service, state
-from bot.features.calls.card_view import call_card_blocks, card_text, party_text
+from bot.features.calls import legs, posts, state
+from bot.features.calls.card_view import call_card_blocks, card_text, party_text, reminder_text
+from bot.features.calls.lifecycle import is_final
 from bot.slack.lookups import permalink
 from bot.slack.poster import PostContext, PostKinds
 from storage.models import Call, DeliveryState
@@ -40,7 +43,7 @@ async def send_card(ctx: PostContext) -> dict[str, Any] | None:
     external_call_id = str(ctx.args["external_call_id"])
     try:
         card = await read(ctx.runtime, state.call_card, external_call_id=external_call_id)
-    except service.CallNotFound:
+    except legs.CallNotFound:
         log.info("call %s is gone; no card to show", external_call_id)
         return None
     call, client = card.call, ctx.client
@@ -67,10 +70,10 @@ async def send_card(ctx: PostContext) -> dict[str, Any] | None:
 def record_card(session: Session, job: PostJob, result: dict[str, Any] | None) -> None:
     external_call_id = str(job.args["external_call_id"])
     if result and result.get("ts"):
-        service.card_posted(session, external_call_id=external_call_id, ts=str(result["ts"]))
+        posts.card_posted(session, external_call_id=external_call_id, ts=str(result["ts"]))
     try:
         state.sync_delivery_state(session=session, external_call_id=external_call_id)
-    except service.CallNotFound:
+    except legs.CallNotFound:
         pass
 
 
@@ -104,9 +107,9 @@ def on_delivery_ended(session: Session, row: OutboxRowSnapshot) -> None:
     if call is None:
         return
     if row.status == "failed" and row.alert_id is not None:
-        service.queue_card(session, call, lane=f"alert:{row.alert_id}")
+        posts.queue_card(session, call, lane=f"alert:{row.alert_id}")
     else:
-        service.queue_card(session, call)
+        posts.queue_card(session, call)
 
 
 def register_hooks(hooks: DeliveryHooks) -> None:
@@ -115,5 +118,23 @@ def register_hooks(hooks: DeliveryHooks) -> None:
         hooks.on_failed(operation, on_delivery_ended)
 
 
+async def send_reminder(ctx: PostContext) -> None:
+    """The `call.reminder` post, due four hours in: a word in the thread of a call that is
+    still open, asking how it ended; nothing once it has ended (or has no card)."""
+    external_call_id = str(ctx.args["external_call_id"])
+    try:
+        call = await read(ctx.runtime, state.call_by_id, external_call_id=external_call_id)
+    except legs.CallNotFound:
+        return
+    if is_final(call.status) or call.card_ts is None:
+        return
+    await ctx.client.chat_postMessage(
+        channel=call.slack_channel_id,
+        thread_ts=call.thread_ts or call.card_ts,
+        text=reminder_text(call),
+    )
+
+
 def register_posts(kinds: PostKinds) -> None:
-    kinds.add(service.CARD, send_card, record_card, card_failed)
+    kinds.add(posts.CARD, send_card, record_card, card_failed)
+    kinds.add(posts.REMINDER, send_reminder)

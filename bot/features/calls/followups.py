@@ -26,7 +26,7 @@ from bot.core.mrkdwn import escape
 from bot.core.slack_posts import PostJob
 from bot.core.uow import in_transaction, read
 from bot.delivery.outbox import FileToSend
-from bot.features.calls import lifecycle, service, transcripts
+from bot.features.calls import legs, lifecycle, posts, service, transcripts
 from bot.features.calls.forms import (
     FIELD_BLOCKS,
     read_recording,
@@ -59,7 +59,7 @@ def typed_back(what: str, typed: str) -> str:
 
 
 def _call_of(session: Session, args: dict[str, Any]) -> Call:
-    return service.get_call(
+    return legs.get_call(
         session, team_id=args["team_id"], external_call_id=args["external_call_id"]
     )
 
@@ -85,7 +85,7 @@ def _store_summary(session: Session, *, args: dict[str, Any], content: str) -> N
         content=content,
         user_id=args["user"],
     )
-    service.tell_about(session, call, user=args["user"], text="Summary queued for Front.")
+    posts.tell_about(session, call, user=args["user"], text="Summary queued for Front.")
 
 
 async def _accept_summary(sub: Form) -> None:
@@ -99,7 +99,7 @@ async def _accept_summary(sub: Form) -> None:
             args=_call_args(sub, "summary"),
             content=content,
         )
-    except service.CallNotFound as exc:
+    except legs.CallNotFound as exc:
         raise InvalidFields({"summary": str(exc)}) from None
 
 
@@ -137,8 +137,8 @@ def _queue_transcript(session: Session, *, args: dict[str, Any]) -> None:
     slack_posts.enqueue(
         session,
         team_id=call.team_id,
-        lane=service.slack_lane(session, call),
-        kind=service.TRANSCRIPT,
+        lane=posts.slack_lane(session, call),
+        kind=posts.TRANSCRIPT,
         args=args,
     )
 
@@ -169,7 +169,7 @@ async def _accept_transcript(sub: Form) -> None:
         await in_transaction(
             sub.runtime, _queue_transcript, wake=True, once=sub.replay_key, args=args
         )
-    except service.CallNotFound as exc:
+    except legs.CallNotFound as exc:
         raise InvalidFields({form.field: str(exc)}) from None
 
 
@@ -186,7 +186,7 @@ async def _teammate_test(ctx: PostContext, speakers: set[str]) -> Callable[[str]
     runtime, client, args = ctx.runtime, ctx.client, ctx.args
     call = await read(
         runtime,
-        service.get_call,
+        legs.get_call,
         team_id=args["team_id"],
         external_call_id=args["external_call_id"],
     )
@@ -226,19 +226,19 @@ def record_transcript(session: Session, job: PostJob, lines: list[dict[str, Any]
         user_id=args["user"],
     )
     text = f"Transcript ({len(lines)} lines) queued for Front."
-    service.tell_about(session, call, user=args["user"], text=text)
+    posts.tell_about(session, call, user=args["user"], text=text)
 
 
 # Recording -----------------------------------------------------------------------------
 
 
-def _queue_recording(session: Session, *, args: dict[str, Any]) -> None:
+def queue_recording(session: Session, *, args: dict[str, Any]) -> None:
     call = _call_of(session, args)
     slack_posts.enqueue(
         session,
         team_id=call.team_id,
-        lane=service.slack_lane(session, call),
-        kind=service.RECORDING,
+        lane=posts.slack_lane(session, call),
+        kind=posts.RECORDING,
         args=args,
     )
 
@@ -252,9 +252,9 @@ async def _accept_recording(sub: Form) -> None:
     }
     try:
         await in_transaction(
-            sub.runtime, _queue_recording, wake=True, once=sub.replay_key, args=args
+            sub.runtime, queue_recording, wake=True, once=sub.replay_key, args=args
         )
-    except service.CallNotFound as exc:
+    except legs.CallNotFound as exc:
         raise InvalidFields({"recording": str(exc)}) from None
 
 
@@ -290,7 +290,7 @@ def record_recording(session: Session, job: PostJob, file: FileToSend) -> None:
     kind = (
         "Voicemail" if args["recording_type"] == lifecycle.RecordingType.voicemail else "Recording"
     )
-    service.tell_about(
+    posts.tell_about(
         session, call, user=args["user"], text=f"{kind} {escape(file.filename)} queued for Front."
     )
 
@@ -298,16 +298,16 @@ def record_recording(session: Session, job: PostJob, file: FileToSend) -> None:
 def followup_failed(session: Session, job: PostJob, error: str) -> None:
     """A transcript or recording Slack would not give us, or the call is gone: the person
     is told why (with a pasted transcript given back), in the call's thread if it exists."""
-    args, what = job.args, "transcript" if job.kind == service.TRANSCRIPT else "recording"
+    args, what = job.args, "transcript" if job.kind == posts.TRANSCRIPT else "recording"
     text = f"Your {what} was not added to the call: {escape(error)}"
     if args.get("typed"):
         text += "\n" + typed_back(what, str(args["typed"]))
     try:
         call = _call_of(session, args)
-    except service.CallNotFound:
+    except legs.CallNotFound:
         slack_posts.tell(session, team_id=args["team_id"], user=args["user"], text=text)
         return
-    service.tell_about(session, call, user=args["user"], text=text)
+    posts.tell_about(session, call, user=args["user"], text=text)
 
 
 # An audio file shared in a call's thread ---------------------------------------------
@@ -369,7 +369,7 @@ async def _thread_recording_clicked(click: Click) -> None:
         "file": {"id": offer.file_id},
         "recording_type": offer.recording_type,
     }
-    await in_transaction(click.runtime, _queue_recording, wake=True, args=args)
+    await in_transaction(click.runtime, queue_recording, wake=True, args=args)
     if click.respond is not None and click.body.get("response_url"):
         # The offer (ephemeral) gives way to what happens next; the queued post says more.
         try:
@@ -384,5 +384,5 @@ thread_recording_clicked = on_click(_thread_recording_clicked)
 
 
 def register_posts(kinds: PostKinds) -> None:
-    kinds.add(service.TRANSCRIPT, send_transcript, record_transcript, followup_failed)
-    kinds.add(service.RECORDING, send_recording, record_recording, followup_failed)
+    kinds.add(posts.TRANSCRIPT, send_transcript, record_transcript, followup_failed)
+    kinds.add(posts.RECORDING, send_recording, record_recording, followup_failed)

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.features.calls.lifecycle import RecordingType
+from bot.features.calls.lifecycle import RecordingType, Status
 from storage.models import Direction
 
 
@@ -25,8 +25,16 @@ class CallIds(StrEnum):
     status_input = "initial_status"
     started_block = "call_started"
     started_input = "started_at"
+    outcome_block = "call_outcome"
+    outcome_input = "outcome"
+    duration_block = "call_duration"
+    duration_input = "duration"
     agent_block = "call_agent"
     agent_input = "agent"
+    log_summary_block = "call_log_summary"
+    log_summary_input = "log_summary"
+    voicemail_block = "call_voicemail"
+    voicemail_input = "voicemail_file"
     # The card.
     status_actions = "call_status_actions"
     more_actions = "call_more_actions"
@@ -35,6 +43,8 @@ class CallIds(StrEnum):
     transcript = "call_transcript"
     recording = "call_recording"
     transfer = "call_transfer"
+    edit = "call_edit"
+    set_time = "call_set_time"
     # The modals opened from the card.
     summary_view = "call_summary_form"
     summary_block = "call_summary_text"
@@ -49,6 +59,12 @@ class CallIds(StrEnum):
     recording_file_input = "recording_file"
     recording_type_block = "call_recording_type"
     recording_type_input = "recording_type"
+    # "Status at a time…": what happened, and when.
+    time_view = "call_time_form"
+    time_status_block = "call_time_status"
+    time_status_input = "time_status"
+    time_block = "call_time_at"
+    time_input = "time_at"
     # An audio file shared in a call's thread.
     thread_recording = "call_thread_recording"  # action ids are `call_thread_recording:<n>`
 
@@ -73,11 +89,32 @@ class CallModalMeta(_Meta):
     # A next leg's card goes in its parent's thread (a root card's thread is its own ts).
     thread_ts: str | None = None
     leg: int = 1
+    # Edit: the call whose details the form corrects, and the version it opened with.
+    edit: str | None = None
+    version: int = 0
 
 
 class CallRef(_Meta):
     """A card button's value: the call, and the version of it the card showed."""
 
+    external_call_id: str
+    version: int
+
+
+class TimeRef(_Meta):
+    """ "Status at a time…"'s value: the call as the card showed it (its status, and since
+    when in epoch seconds), to offer what may come next without reading the database."""
+
+    external_call_id: str
+    version: int
+    status: Status
+    since: int
+
+
+class CallTimeMeta(_Meta):
+    """private_metadata of the "Status at a time…" modal."""
+
+    channel_id: str
     external_call_id: str
     version: int
 

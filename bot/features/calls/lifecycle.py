@@ -7,7 +7,7 @@ import mimetypes
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bot.core.errors import UserError
@@ -68,14 +68,19 @@ def new_external_call_id() -> str:
     return f"sb-call-{uuid.uuid4().hex}"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
 def epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, exactly (integer arithmetic: no float rounding)."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime")
-    return int(moment.timestamp() * 1000)
+    return (moment - _EPOCH) // _MS
 
 
 def from_epoch_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return _EPOCH + ms * _MS
 
 
 STATUS_LABELS: dict[str, str] = {
@@ -96,11 +101,18 @@ def status_label(status: str) -> str:
 
 @dataclass(frozen=True)
 class Prefill:
-    """What `/logcall <text>` typed ahead: the party, their name, the direction."""
+    """What the log-call form opens with: `/logcall <text>` typed ahead the party, their
+    name and the direction; a transfer's next leg, the history, or an Edit, the rest."""
 
     party: str = ""
     name: str = ""
     direction: Direction | None = None
+    initial_status: Status | None = None
+    started_at: datetime | None = None
+    agent_user_id: str | None = None
+    outcome: str | None = None
+    duration: str = ""
+    summary: str = ""
 
 
 _DIRECTION_WORDS: dict[str, Direction] = {

@@ -1,4 +1,5 @@
-"""Calls from Slack: `/logcall`, its modal, and the call card's buttons.
+"""Calls from Slack: `/logcall` (and `/logcall list`), its modal (logging a call, or
+correcting it with Edit), and the call card's buttons.
 
 Commands and buttons that open a modal ack first and open it at once (a trigger_id lasts
 3 s and works once). A submission or a status click is checked and stored inside the ack
@@ -22,7 +23,7 @@ from sqlmodel import Session
 from bot.core import links
 from bot.core.errors import InvalidFields, NotLinked, UserError
 from bot.core.uow import in_transaction, read
-from bot.features.calls import lifecycle, service
+from bot.features.calls import edits, followups, history, legs, lifecycle, posts, service, state
 from bot.features.calls.forms import FIELD_BLOCKS, read_call_form
 from bot.features.calls.ids import CallFormMeta, CallIds, CallModalMeta, CallRef, TransferRef
 from bot.features.calls.views import (
@@ -36,7 +37,7 @@ from bot.slack import lookups
 from bot.slack.forms import Click, Submission, button_value, on_click, view_submission
 from bot.slack.modals import notice_modal
 from bot.slack.places import place_of
-from storage.models import utcnow
+from storage.models import OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +70,24 @@ async def logcall_command(
     respond: AsyncRespond,
 ) -> None:
     await ack()
+    runtime = _runtime(context)
+    text = (command.get("text") or "").strip()
+    if text.lower() == "list":
+        await history.list_calls(command, client, runtime, respond)
+        return
     meta = CallModalMeta(
         team_id=command["team_id"], channel_id=command["channel_id"], user_id=command["user_id"]
     )
-    prefill = lifecycle.parse_logcall_text(command.get("text") or "")
+    # A number typed after the command brings the name last written for it: one indexed
+    # read, given at most half a second of the trigger's 3 s (none when nothing was typed).
+    prefill = await history.with_known_name(
+        runtime, command["team_id"], lifecycle.parse_logcall_text(text)
+    )
     opened = await client.views_open(
         trigger_id=command["trigger_id"], view=log_call_modal(meta, prefill, now=utcnow())
     )
-    # Only now, with the modal open, is there time to look at the database. The check that
-    # counts runs when the call is stored; this one only warns early ("not connected yet").
-    runtime = _runtime(context)
+    # With the modal open there is time for the link check. The check that counts runs
+    # when the call is stored; this one only warns early ("not connected yet").
     key = (meta.team_id, meta.channel_id)
     if runtime.caches.linked.get(key):
         return
@@ -95,29 +104,77 @@ async def logcall_command(
         await respond(response_type="ephemeral", text=text)
 
 
+def _store_call(
+    session: Session,
+    *,
+    meta: CallModalMeta,
+    team_id: str,
+    user_id: str,
+    draft: service.CallDraft,
+    voicemail: dict[str, Any] | None,
+) -> None:
+    """Log the call (or, from Edit, replace what its form queued), and have its voicemail
+    fetched after the ack by a stored post (`call.recording`), like a recording."""
+    if meta.edit is None:
+        call = service.log_call(
+            session,
+            team_id=team_id,
+            slack_channel_id=meta.channel_id,
+            user_id=user_id,
+            external_call_id=lifecycle.new_external_call_id(),
+            draft=draft,
+            parent_external_call_id=meta.parent_external_call_id,
+        )
+    else:
+        call = edits.edit_call(
+            session,
+            team_id=team_id,
+            external_call_id=meta.edit,
+            expected_version=meta.version,
+            draft=draft,
+            user_id=user_id,
+        )
+    if voicemail is not None:
+        args = {
+            "team_id": team_id,
+            "external_call_id": call.external_call_id,
+            "user": user_id,
+            "field": "voicemail",
+            "file": voicemail,
+            "recording_type": lifecycle.RecordingType.voicemail,
+        }
+        followups.queue_recording(session, args=args)
+
+
 async def _accept_call(sub: Submission[CallModalMeta]) -> None:
-    """Check the form, then store the call, its create-call and its card, then ack: once
+    """Check the form, then store the call, its requests and its card, then ack: once
     Slack has our answer the call is in the database (the card is posted from there)."""
     runtime, client, meta = sub.runtime, sub.client, sub.meta
     form = read_call_form(sub.state, region=runtime.settings.default_phone_region, now=utcnow())
-    assert form.agent_user_id is not None
+    agent = form.draft.agent_user_id
     # The agent's email is optional in Front: a slow Slack costs it, never the call.
-    email = await lookups.email_within(runtime, client, form.agent_user_id, EMAIL_BUDGET)
+    email = await lookups.email_within(runtime, client, agent, EMAIL_BUDGET)
     try:
         await in_transaction(
             runtime,
-            service.log_call,
+            _store_call,
             wake=True,
             once=sub.replay_key,
+            meta=meta,
             team_id=sub.team_id,
-            slack_channel_id=meta.channel_id,
             user_id=sub.user_id,
-            external_call_id=lifecycle.new_external_call_id(),
-            draft=replace(form, agent_email=email),
-            parent_external_call_id=meta.parent_external_call_id,
+            draft=replace(form.draft, agent_email=email),
+            voicemail=form.voicemail,
         )
     except NotLinked as exc:
         raise InvalidFields({"party": str(exc)}) from None
+    except legs.CallChanged:
+        raise InvalidFields(
+            {
+                "party": "Someone changed this call from its card since this form opened: "
+                "close it and press Edit again to see it as it is."
+            }
+        ) from None
 
 
 log_call_submitted = view_submission(
@@ -136,10 +193,15 @@ def _store_status(session: Session, *, ref: CallRef, **kwargs: Any) -> None:
         service.set_status(
             session, external_call_id=ref.external_call_id, expected_version=ref.version, **kwargs
         )
-    except service.CallChanged as exc:
+    except legs.CallChanged as exc:
         # The loser is told why, and sees the card as it now is.
-        service.queue_card(session, exc.call)
-        service.tell_about(session, exc.call, user=kwargs["user_id"], text=str(exc))
+        posts.queue_card(session, exc.call)
+        posts.tell_about(session, exc.call, user=kwargs["user_id"], text=str(exc))
+    except InvalidFields as exc:
+        # "Now" comes before a time the call already has (a start picked a minute ahead).
+        raise UserError(
+            f"Nothing was changed: {exc} *Status at a time…* on the card sets when it happened."
+        ) from None
 
 
 async def _status_clicked(click: Click) -> None:
@@ -234,4 +296,46 @@ async def transfer_clicked(
     prefill = lifecycle.Prefill(party=ref.party, name=ref.name or "", direction=ref.direction)
     await client.views_open(
         trigger_id=_trigger(body), view=log_call_modal(meta, prefill, now=utcnow())
+    )
+
+
+async def edit_clicked(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: dict[str, Any],
+) -> None:
+    """Edit: the log form again, with what the call holds, while Front has not got it."""
+    await ack()
+    ref = button_value(action, CallRef)
+    place = place_of(body)
+    opened = await client.views_open(
+        trigger_id=_trigger(body), view=notice_modal("Edit call", "Loading…")
+    )
+    view_id = opened["view"]["id"]
+    try:
+        snap = await read(
+            _runtime(context),
+            state.edit_snapshot,
+            team_id=str(place.team_id),
+            external_call_id=ref.external_call_id,
+        )
+    except UserError as exc:
+        await client.views_update(view_id=view_id, view=notice_modal("Edit call", str(exc)))
+        return
+    if snap.create_status != OutboxStatus.pending:
+        text = edits.why_not(snap.create_status or "")
+        await client.views_update(view_id=view_id, view=notice_modal("Edit call", text))
+        return
+    call = snap.call
+    meta = CallModalMeta(
+        team_id=str(place.team_id),
+        channel_id=call.slack_channel_id,
+        user_id=str(place.user_id),
+        edit=call.external_call_id,
+        version=call.version,
+    )
+    await client.views_update(
+        view_id=view_id, view=log_call_modal(meta, history.edit_prefill(snap), now=utcnow())
     )

@@ -10,54 +10,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
-from bot.core import links, slack_posts
+from bot.core import links
 from bot.core.errors import UserError
 from bot.delivery.outbox import FileToSend, SlackContext, call_lane, enqueue
+from bot.features.calls.legs import (
+    CallChanged,
+    get_call,
+    legs_after,
+    root_external_call_id,
+)
 from bot.features.calls.lifecycle import (
     INITIAL_STATUSES,
     RecordingType,
     Status,
     check_recording,
     epoch_ms,
+    is_final,
     next_statuses,
     status_label,
 )
-from storage.models import (
-    Call,
-    DeliveryState,
-    Direction,
-    OutboxRow,
-    ThreadKind,
-    ThreadLink,
-    utcnow,
-)
-
-
-class CallNotFound(UserError):
-    def __init__(self) -> None:
-        super().__init__("I can't find this call any more; it may have been logged elsewhere.")
-
-
-class CallChanged(UserError):
-    """Someone else changed the call first: the person's click was based on an old card."""
-
-    def __init__(self, call: Call) -> None:
-        super().__init__(
-            f"Someone changed this call to *{status_label(call.status)}* just before you, so "
-            "your click was not applied. The card now shows what can happen next."
-        )
-        self.call = call
+from bot.features.calls.posts import queue_card, queue_reminder
+from bot.features.calls.timeline import Outcome, check_status_time, statuses_for
+from storage.models import Call, DeliveryState, Direction, OutboxRow, utcnow
 
 
 @dataclass(frozen=True)
 class CallDraft:
-    """A leg as the person described it, already checked (numbers in E.164)."""
+    """A leg as the person described it, already checked (numbers in E.164). A finished
+    call has an `outcome` (and, answered or transferred, the `duration` it was connected);
+    without one it is still going, and the card's buttons move it on."""
 
     direction: Direction
     party_handle: str
@@ -66,50 +53,20 @@ class CallDraft:
     party_name: str | None = None
     agent_user_id: str | None = None
     agent_email: str | None = None
+    outcome: Outcome | None = None
+    duration: timedelta | None = None
+    summary: str | None = None
 
 
-def get_call(session: Session, *, team_id: str, external_call_id: str) -> Call:
-    call = session.exec(select(Call).where(Call.external_call_id == external_call_id)).first()
-    if call is None or call.team_id != team_id:
-        raise CallNotFound()
-    return call
-
-
-def root_external_call_id(session: Session, call: Call) -> str:
-    """The first leg of `call`'s chain of transfers (a first leg is its own parent)."""
-    seen = {call.external_call_id}
-    current = call
-    while current.parent_external_call_id not in seen:
-        parent = session.exec(
-            select(Call).where(Call.external_call_id == current.parent_external_call_id)
-        ).first()
-        if parent is None:
-            break
-        seen.add(parent.external_call_id)
-        current = parent
-    return current.external_call_id
-
-
-def legs_after(session: Session, *, external_call_id: str) -> list[Call]:
-    """The legs a call was transferred to."""
-    return list(
-        session.exec(
-            select(Call).where(
-                Call.parent_external_call_id == external_call_id,
-                Call.external_call_id != external_call_id,
-            )
-        )
-    )
-
-
-def create_call_payload(call: Call) -> dict[str, Any]:
-    """The create-call body, exactly as the spec wants it."""
+def create_call_payload(call: Call, *, initial_status: Status | None = None) -> dict[str, Any]:
+    """The create-call body, exactly as the spec wants it (by default the call starts in
+    its status now: a call just stored)."""
     party: dict[str, Any] = {"handle": call.party_handle}
     if call.party_name:
         party["name"] = call.party_name
     payload: dict[str, Any] = {
         "external_call_id": call.external_call_id,
-        "initial_status": call.status,
+        "initial_status": initial_status or call.status,
         "direction": call.direction,
         "from" if call.direction == Direction.inbound else "to": party,
         "parent_external_call_id": call.parent_external_call_id,
@@ -129,85 +86,7 @@ def _context(call: Call, user_id: str) -> SlackContext:
     )
 
 
-# Slack posts of the calls feature (sent by `bot.features.calls.cards`).
-CARD = "call.card"
-TRANSCRIPT = "call.transcript"
-RECORDING = "call.recording"
-
-
-def slack_lane(session: Session, call: Call) -> str:
-    """The Slack lane of a call: its card comes before what is said in its thread."""
-    return f"call:{root_external_call_id(session, call)}"
-
-
-def queue_card(session: Session, call: Call, *, lane: str | None = None) -> None:
-    """Have the call's card show the call as it is now: posted if it is not yet, else
-    updated; queued once (a pending card post renders whatever is true when it goes).
-    In another `lane` (a failure alert's), only an update, after what that lane holds."""
-    if lane is None:
-        slack_posts.enqueue(
-            session,
-            team_id=call.team_id,
-            lane=slack_lane(session, call),
-            kind=CARD,
-            args={"external_call_id": call.external_call_id},
-            key=f"card:{call.external_call_id}",
-        )
-        return
-    slack_posts.enqueue(
-        session,
-        team_id=call.team_id,
-        lane=lane,
-        kind=CARD,
-        args={"external_call_id": call.external_call_id, "update_only": True},
-        key=f"card:{call.external_call_id}:{lane}",
-    )
-
-
-def tell_about(session: Session, call: Call, *, user: str, text: str) -> None:
-    """A word to `user` in the call's thread, after its card (in the call's Slack lane)."""
-    slack_posts.tell(
-        session,
-        team_id=call.team_id,
-        user=user,
-        text=text,
-        channel=call.slack_channel_id,
-        thread_ts=call.thread_ts or call.card_ts,
-        lane=slack_lane(session, call),
-    )
-
-
-def card_posted(session: Session, *, external_call_id: str, ts: str) -> None:
-    """The card is in Slack: a first leg's card starts the thread tied to the call, and
-    the call's deliveries learn the thread (a failure alert goes there)."""
-    call = session.exec(select(Call).where(Call.external_call_id == external_call_id)).first()
-    if call is None or call.card_ts == ts:
-        return
-    call.card_ts = ts
-    if call.parent_external_call_id == call.external_call_id:
-        call.thread_ts = ts
-        session.add(
-            ThreadLink(
-                team_id=call.team_id,
-                slack_channel_id=call.slack_channel_id,
-                thread_ts=ts,
-                kind=ThreadKind.call,
-                external_id=call.external_call_id,
-                front_channel_id=call.front_channel_id,
-            )
-        )
-    session.add(call)
-    session.execute(
-        update(OutboxRow)
-        .where(
-            col(OutboxRow.lane) == call_lane(root_external_call_id(session, call)),
-            col(OutboxRow.slack_thread_ts).is_(None),
-        )
-        .values(slack_thread_ts=call.thread_ts)
-    )
-
-
-def _enqueue_for(
+def enqueue_for(
     session: Session,
     call: Call,
     *,
@@ -307,14 +186,61 @@ def log_call(
     )
     session.add(call)
     session.flush()
-    _enqueue_for(
+    enqueue_for(
         session, call, operation="create_call", payload=create_call_payload(call), user_id=user_id
     )
+    follow_form(session, call, draft, user_id=user_id)
     if parent_external_call_id is not None:  # its card drops the "Log transfer" button
         queue_card(
             session, get_call(session, team_id=team_id, external_call_id=parent_external_call_id)
         )
     return call
+
+
+def status_payload(status: Status, at: datetime, email: str | None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"call_status": status.value, "occurred_at": epoch_ms(at)}
+    if email:
+        payload["agent_email_address"] = email
+    return payload
+
+
+def _moved(call: Call, status: Status, at: datetime) -> dict[str, Any]:
+    """The columns a status changes: the status, its time, the first connection, the end."""
+    return {
+        "status": status.value,
+        "status_at": at,
+        "connected_at": call.connected_at or (at if status == Status.connected else None),
+        "ended_at": at if is_final(status) else None,
+    }
+
+
+def follow_form(session: Session, call: Call, draft: CallDraft, *, user_id: str) -> None:
+    """What the form said happened after the start, queued after its create-call: a
+    finished call's statuses at their own times (said by the teammate on it), then its
+    summary. A call still going gets its four-hour reminder instead."""
+    for status, at in statuses_for(draft.outcome, draft.started_at, draft.duration):
+        for name, value in _moved(call, status, at).items():
+            setattr(call, name, value)
+        call.version += 1
+        enqueue_for(
+            session,
+            call,
+            operation="update_call",
+            payload=status_payload(status, at, call.agent_email),
+            user_id=user_id,
+        )
+    call.voicemail = draft.outcome == Outcome.voicemail
+    session.add(call)
+    if draft.summary:
+        enqueue_for(
+            session,
+            call,
+            operation="add_call_summary",
+            payload={"content": draft.summary},
+            user_id=user_id,
+        )
+    if draft.outcome is None:
+        queue_reminder(session, call)
 
 
 def set_status(
@@ -344,22 +270,27 @@ def set_status(
             f"{status_label(new).lower()}."
         )
     now = utcnow()
+    # The form checked the time the person entered; this guard holds for every caller (a
+    # button's "now" included), so Front never gets a timeline that runs backwards.
+    check_status_time(
+        occurred_at,
+        started_at=call.started_at,
+        previous=Status(call.status),
+        previous_at=call.status_at,
+        now=now,
+    )
     result = session.execute(
         update(Call)
         .where(col(Call.id) == call.id, col(Call.version) == expected_version)
-        .values(status=new.value, version=expected_version + 1, updated_at=now)
+        .values(version=expected_version + 1, updated_at=now, **_moved(call, new, occurred_at))
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(call)
         raise CallChanged(call)
     session.refresh(call)
-    # Front refuses a status before the call's start (a start picked a minute ahead).
-    occurred_at = max(occurred_at, call.started_at)
-    payload: dict[str, Any] = {"call_status": new.value, "occurred_at": epoch_ms(occurred_at)}
-    if email:
-        payload["agent_email_address"] = email
-    _enqueue_for(session, call, operation="update_call", payload=payload, user_id=user_id)
+    payload = status_payload(new, occurred_at, email)
+    enqueue_for(session, call, operation="update_call", payload=payload, user_id=user_id)
     return call
 
 
@@ -370,7 +301,7 @@ def add_summary(
     if not text:
         raise UserError("The summary is empty.")
     call = get_call(session, team_id=team_id, external_call_id=external_call_id)
-    _enqueue_for(
+    enqueue_for(
         session, call, operation="add_call_summary", payload={"content": text}, user_id=user_id
     )
     return call
@@ -387,7 +318,7 @@ def add_transcript(
     if not lines:
         raise UserError("The transcript has no lines.")
     call = get_call(session, team_id=team_id, external_call_id=external_call_id)
-    _enqueue_for(
+    enqueue_for(
         session,
         call,
         operation="add_call_transcript",
@@ -408,7 +339,9 @@ def add_recording(
 ) -> Call:
     check_recording(file.filename, file.content_type)
     call = get_call(session, team_id=team_id, external_call_id=external_call_id)
-    _enqueue_for(
+    if recording_type == RecordingType.voicemail and call.status == Status.missed:
+        call.voicemail = True  # its outcome reads "Voicemail left"
+    enqueue_for(
         session,
         call,
         operation="add_call_recording",

@@ -14,6 +14,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core import contacts
 from bot.core.errors import NotLinked, UserError
 from bot.core.links import get_link
 from bot.core.mrkdwn import editable_text, escape
@@ -156,10 +157,19 @@ async def logmsg_command(
         "A message from elsewhere (an SMS, a WhatsApp message…). Switchboard posts it here as "
         "a card; use *Add message* on the card to continue the conversation."
     )
-    # Text after the command is the customer's handle: `/logmsg +33 6 12 34 56 78`.
-    values = FormValues(handle=(command.get("text") or "").strip(), about=about, upload=True)
-    opened = await client.views_open(trigger_id=command["trigger_id"], view=log_form(meta, values))
+    # Text after the command is the customer's handle: `/logmsg +33 6 12 34 56 78`; seen
+    # before in the workspace, its name and email are filled in too.
     runtime: Runtime = context["runtime"]
+    handle = (command.get("text") or "").strip()
+    known = await contacts.known_for(runtime, team_id=meta.team_id, typed=handle)
+    values = FormValues(
+        handle=handle,
+        name=(known.name or "") if known else "",
+        email=(known.email or "") if known else "",
+        about=about,
+        upload=True,
+    )
+    opened = await client.views_open(trigger_id=command["trigger_id"], view=log_form(meta, values))
     link = await read(runtime, get_link, team_id=meta.team_id, slack_channel_id=meta.channel_id)
     if link is None:
         await client.views_update(
