@@ -61,6 +61,36 @@ class ChannelLink(SQLModel, table=True):
     front_status: str | None = Field(default=None, max_length=16)
     created_by: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow)
+    # Auto-capture (`/switchboard capture`): "off", "on" (Slack Connect messages) or
+    # "emoji" (a reaction logs a message); who turned it on, and since when.
+    capture: str = Field(default="off", max_length=16)
+    capture_emoji: str | None = Field(default=None, max_length=100)
+    capture_by: str | None = Field(default=None, max_length=32)
+    capture_since: datetime | None = None
+
+
+class FrontChannel(SQLModel, table=True):
+    """A Front channel as Front's callbacks described it: authorized for this app (the
+    connect picker offers it) and perhaps removed since (its links are gone)."""
+
+    __tablename__ = "front_channel"
+
+    front_channel_id: str = Field(primary_key=True, max_length=200)
+    authorized_at: datetime = Field(default_factory=utcnow, index=True)
+    removed_at: datetime | None = None
+
+
+class CaptureThread(SQLModel, table=True):
+    """A thread root seen where capture is on: whether its thread is captured (None until
+    its root's post decided), so each reply is decided without asking Slack."""
+
+    __tablename__ = "capture_thread"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    slack_channel_id: str = Field(primary_key=True, max_length=32)
+    thread_ts: str = Field(primary_key=True, max_length=32)
+    captured: bool | None = None
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class ThreadKind(StrEnum):
@@ -147,6 +177,8 @@ class LoggedMessage(SQLModel, table=True):
     marked_failed_at: datetime | None = None
     marked_failed_by: str | None = Field(default=None, max_length=32)
     failed_reason: str | None = Field(default=None, max_length=1000)
+    # Edits are not synced to Front: the first one gets a note in the thread, once.
+    edit_noted_at: datetime | None = None
 
 
 class OutboxStatus(StrEnum):
