@@ -211,7 +211,9 @@ class FakeSlack:
             }
         if method in ("views.open", "views.update", "views.push", "views.publish"):
             view = args.get("view") or {}
-            return {"ok": True, "view": {"id": "V" + self.next_ts().replace(".", ""), **view}}
+            ident = self.next_ts().replace(".", "")
+            view_id = args.get("view_id") or f"V{ident}"
+            return {"ok": True, "view": {"id": view_id, "hash": f"h{ident}", **view}}
         if method == "users.info":
             user = self.users.get(str(args.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
