@@ -15,8 +15,9 @@ HELP_LINES = [
     ),
     ("*Log to Front* (message shortcut)", "log any Slack message into its Front conversation"),
     (
-        "`/switchboard connect [cha_123]`",
-        "link this channel to a Front channel: pick one Front authorized, or give its id (admins)",
+        "`/switchboard connect`",
+        "link this channel to a Front channel: pick one Front authorized, or give its id "
+        "with `/switchboard connect cha_123` (admins)",
     ),
     ("`/switchboard disconnect`", "unlink this channel (admins)"),
     (

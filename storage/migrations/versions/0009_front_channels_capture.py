@@ -1,5 +1,8 @@
-"""Front channels from Front's callbacks; auto-capture settings and decided threads;
-logged messages remember their edit note
+"""front channels from callbacks, auto-capture settings and threads, edit notes
+
+Front channels as Front's callbacks describe them (authorized, removed); auto-capture
+settings on channel links and the threads it decided; logged messages remember their
+edit note.
 
 Revision ID: 0009
 Revises: 0008
