@@ -13,6 +13,10 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+# Tables of their own module, registered with the others' metadata wherever models are.
+from storage.channels import CaptureThread as CaptureThread
+from storage.channels import FrontChannel as FrontChannel
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -67,30 +71,6 @@ class ChannelLink(SQLModel, table=True):
     capture_emoji: str | None = Field(default=None, max_length=100)
     capture_by: str | None = Field(default=None, max_length=32)
     capture_since: datetime | None = None
-
-
-class FrontChannel(SQLModel, table=True):
-    """A Front channel as Front's callbacks described it: authorized for this app (the
-    connect picker offers it) and perhaps removed since (its links are gone)."""
-
-    __tablename__ = "front_channel"
-
-    front_channel_id: str = Field(primary_key=True, max_length=200)
-    authorized_at: datetime = Field(default_factory=utcnow, index=True)
-    removed_at: datetime | None = None
-
-
-class CaptureThread(SQLModel, table=True):
-    """A thread root seen where capture is on: whether its thread is captured (None until
-    its root's post decided), so each reply is decided without asking Slack."""
-
-    __tablename__ = "capture_thread"
-
-    team_id: str = Field(primary_key=True, max_length=32)
-    slack_channel_id: str = Field(primary_key=True, max_length=32)
-    thread_ts: str = Field(primary_key=True, max_length=32)
-    captured: bool | None = None
-    created_at: datetime = Field(default_factory=utcnow)
 
 
 class ThreadKind(StrEnum):
