@@ -4,6 +4,7 @@ app, the capture posts (fake Slack), the outbox, and the Front simulator."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,7 +12,14 @@ from sqlmodel import col, select
 
 from bot.features.messages.capture import CAPTURE
 from storage.engine import session_scope
-from storage.models import CaptureThread, ChannelLink, LoggedMessage, SlackPost, ThreadLink
+from storage.models import (
+    Call,
+    CaptureThread,
+    ChannelLink,
+    LoggedMessage,
+    SlackPost,
+    ThreadLink,
+)
 from tests.helpers.app import RunningApp
 from tests.helpers.delivery import settle_all as settle
 from tests.helpers.fake_slack import FakeSlack
@@ -252,3 +260,59 @@ def test_the_capture_emoji_logs_the_message_as_the_shortcut_would(
     assert fake_slack.called("reactions.add") == [
         {"channel": CHANNEL, "timestamp": ROOT, "name": "inbox_tray"}
     ]
+
+
+def test_files_a_customer_shares_are_captured_and_a_calls_audio_is_still_offered(
+    capturing: RunningApp, fake_slack: FakeSlack, sim: Sim
+) -> None:
+    app = capturing
+    photo = fake_slack.add_file("FPHOTO", "broken.png", b"\x89PNG not much", "image/png")
+    send_event(
+        app, customer_event(ROOT, "It arrived like this", subtype="file_share", files=[photo])
+    )
+    # A call's thread: its audio file goes on to the calls feature's file_share listener.
+    card = "1800000005.000100"
+    with session_scope(app.runtime.engine) as s:
+        s.add(
+            ThreadLink(
+                team_id=TEAM,
+                slack_channel_id=CHANNEL,
+                thread_ts=card,
+                kind="call",
+                external_id="call-ext-9",
+                front_channel_id="cha_123",
+            )
+        )
+        s.add(
+            Call(
+                external_call_id="call-ext-9",
+                parent_external_call_id="call-ext-9",
+                team_id=TEAM,
+                slack_channel_id=CHANNEL,
+                front_channel_id="cha_123",
+                card_ts=card,
+                thread_ts=card,
+                direction="inbound",
+                party_handle="+33612345678",
+                status="connected",
+                started_at=datetime.now(UTC),
+                created_by="U1",
+            )
+        )
+    audio = fake_slack.add_file("FWAV", "voicemail.wav", b"RIFF....WAVE", "audio/wav")
+    send_event(
+        app,
+        customer_event(
+            "1800000005.000200", "", thread_ts=card, subtype="file_share", files=[audio]
+        ),
+    )
+    (offer,) = fake_slack.wait_for("chat.postEphemeral")
+    assert (offer["user"], offer["thread_ts"]) == ("UEXT", card)
+    assert "voicemail.wav" in offer["text"]
+
+    settle(app.runtime)
+    (root,) = logged(app)
+    assert (root.body_text, root.file_count) == ("It arrived like this", 1)
+    assert deliver(app).delivered == 1
+    (got,) = sim.state.requests("sync_inbound_message")
+    assert [f["filename"] for f in got["files"]] == ["broken.png"]

@@ -113,7 +113,6 @@ def store_message(
     link = get_link(session, team_id=team_id, slack_channel_id=channel)
     if link is None or link.capture != CaptureMode.on:
         return False
-    fetch_root = False
     if root != ts:
         thread = _thread(session, team_id, channel, root)
         if thread is None:
@@ -124,7 +123,6 @@ def store_message(
             since = link.capture_since.timestamp() if link.capture_since else 0.0
             if tied is not None or ts_value(root) < since:
                 return False
-            fetch_root = True
         elif thread.captured is False:
             remember(session, key)
             return True
@@ -143,7 +141,6 @@ def store_message(
             "mode": "auto",
             "ts": ts,
             "message": message,
-            "fetch_root": fetch_root,
             "enterprise": enterprise,
             "logged_by": link.capture_by or "capture",
         },
