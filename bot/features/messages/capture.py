@@ -29,7 +29,7 @@ from bot.core import slack_posts
 from bot.core.errors import AlreadyHandled
 from bot.core.events import key_of, remember
 from bot.core.links import CaptureMode, get_link
-from bot.core.uow import in_transaction
+from bot.core.uow import in_transaction, read
 from bot.features.messages import service
 from bot.features.messages.drafts import ts_value
 from bot.runtime import Runtime
@@ -217,7 +217,17 @@ def _enterprise(body: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-async def _store(runtime: Runtime, fn: Callable[..., bool], **kwargs: Any) -> bool:
+def capture_mode(session: Session, *, team_id: str, channel: str) -> str:
+    link = get_link(session, team_id=team_id, slack_channel_id=channel)
+    return link.capture if link is not None else CaptureMode.off
+
+
+async def _store(runtime: Runtime, fn: Callable[..., bool], *, channel: str, **kwargs: Any) -> bool:
+    # Most message events are in channels that do not capture: a read says so without
+    # taking SQLite's write lock (every unit of work that may write takes it up front).
+    mode = await read(runtime, capture_mode, team_id=kwargs["team_id"], channel=channel)
+    if mode == CaptureMode.off:
+        return False
     try:
         return await in_transaction(runtime, fn, wake=True, **kwargs)
     except AlreadyHandled:
@@ -232,12 +242,16 @@ async def take_message(
     if key is None or not isinstance(team_id, str) or not event.get("channel"):
         return None
     runtime: Runtime = context["runtime"]
+    channel = str(event["channel"])
     if event.get("subtype") == "message_changed":
-        ours = await _store(runtime, store_edit, key=key, team_id=team_id, event=event)
+        ours = await _store(
+            runtime, store_edit, channel=channel, key=key, team_id=team_id, event=event
+        )
     elif is_person_message(event, context.get("bot_user_id")):
         ours = await _store(
             runtime,
             store_message,
+            channel=channel,
             key=key,
             team_id=team_id,
             event=event,
@@ -255,8 +269,16 @@ async def take_reaction(
 ) -> BoltResponse | None:
     """Every reaction_added is acked here (nothing else listens to them)."""
     key, team_id = _event_key(body), context.get("team_id")
-    if key is not None and isinstance(team_id, str):
-        await _store(context["runtime"], store_reaction, key=key, team_id=team_id, event=event)
+    channel = (event.get("item") or {}).get("channel")
+    if key is not None and isinstance(team_id, str) and isinstance(channel, str):
+        await _store(
+            context["runtime"],
+            store_reaction,
+            channel=channel,
+            key=key,
+            team_id=team_id,
+            event=event,
+        )
     await next()
     return None
 
