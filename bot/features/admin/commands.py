@@ -1,10 +1,12 @@
-"""`/switchboard`: help, connect, disconnect, and a table other areas add subcommands to.
+"""`/switchboard`: help, disconnect, and a table other areas add subcommands to (connect
+and capture are in `channels`).
 
 Every subcommand is an async function called with keyword arguments `client`, `command`,
 `runtime` and `args` (the text after the subcommand's name). It runs BEFORE the ack (what
 it stores is stored when Slack hears back) and returns the text to show the person: the
 ack carries it, as an ephemeral answer. Raising `UserError` answers with its message.
-Subcommands that open a modal (`OPENS_MODAL`) run after the ack instead: the modal says it.
+Subcommands that open a modal (`opens_modal`: templates, connect without an id) run after
+the ack instead: the modal says it.
 
 To add one: write the function (in its feature's listener module) and add one line to
 `SUBCOMMANDS`, plus a line in `bot.features.admin.help.HELP_LINES`.
