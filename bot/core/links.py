@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from bot.core import front_channels
 from bot.core.errors import NotLinked, UserError
+from bot.core.mrkdwn import escape
 from storage.models import ChannelLink, Workspace
 
 # Front channel ids (`cha_…`) or a resource alias (`alt:address:…`), as the spec's paths take.
@@ -56,7 +57,7 @@ def connect(
     """Link (or re-link) a Slack channel to a Front channel."""
     if front_channels.is_removed(session, front_channel_id=front_channel_id):
         raise UserError(
-            f"Front removed the channel `{front_channel_id}`. Add it to this app again in "
+            f"Front removed the channel `{escape(front_channel_id)}`. Add it to this app again in "
             "Front first (Front then tells Switchboard), then connect it here."
         )
     ensure_workspace(session, team_id=team_id)

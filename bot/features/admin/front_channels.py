@@ -14,6 +14,7 @@ from bot.core import front_channels, slack_posts
 from bot.core.callbacks import CallbackRefused
 from bot.core.errors import UserError
 from bot.core.links import parse_front_channel_id
+from bot.core.mrkdwn import escape
 from bot.delivery.alert_actions import discard_channel
 from bot.features.alerts.posts import queue_refresh
 
@@ -79,8 +80,8 @@ def channel_removed(session: Session, *, front_channel_id: str) -> int:
             team_id=link.team_id,
             user=link.created_by,
             text=(
-                f"Front removed the channel `{front_channel_id}`, so {channels} is no longer "
-                f"connected to Front.{waiting} To log there again, add a channel to "
+                f"Front removed the channel `{escape(front_channel_id)}`, so {channels} is no "
+                f"longer connected to Front.{waiting} To log there again, add a channel to "
                 "Switchboard in Front, then `/switchboard connect` in Slack."
             ),
         )

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from bot.core import front_channels, slack_posts
 from bot.core.errors import UserError
 from bot.core.links import get_link, require_link
+from bot.core.mrkdwn import escape
 from bot.delivery.outbox import SlackContext, conversation_lane, enqueue
 from bot.features.messages.drafts import (
     MAX_REASON,
@@ -191,7 +192,7 @@ def log_message(session: Session, *, draft: MessageDraft) -> LogOutcome:
         # conversation (derived from the thread), without a second link.
     if front_channels.is_removed(session, front_channel_id=front_channel_id):
         raise UserError(
-            f"Front removed the channel `{front_channel_id}` this conversation was in: "
+            f"Front removed the channel `{escape(front_channel_id)}` this conversation was in: "
             "nothing was logged."
         )
 
