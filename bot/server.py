@@ -28,8 +28,10 @@ from storage import migrate
 log = logging.getLogger(__name__)
 
 
-# In registration order: Bolt runs the first listener that matches a request.
-FEATURES = (calls, messages, admin, alerts)
+# In registration order: Bolt runs the first listener that matches a request. Messages
+# comes first: its capture listener must see a customer's message with files before calls'
+# file_share listener (it passes on what it does not capture, call threads' files too).
+FEATURES = (messages, calls, admin, alerts)
 
 
 def build_slack_app(runtime: Runtime) -> AsyncApp:

@@ -9,18 +9,22 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import slack_requests
+from bot.core import callbacks as front_callbacks
 from bot.core.uow import in_transaction
-from bot.features.messages import replies as front_callbacks
+from bot.features.admin import front_channels
+from bot.features.messages import replies
 from bot.ops import metrics
 from bot.ops.health import DatabaseState, database_state
 from bot.ops.status import ops_routes
@@ -106,16 +110,23 @@ def create_web_app(
             except (ValueError, RecursionError):  # deep nesting overflows the parser
                 raise front_callbacks.CallbackRefused(400, "the body is not JSON") from None
             answer = await in_transaction(
-                runtime,
-                front_callbacks.handle,
-                wake=True,
-                data=data,
-                webhook_url=_webhook_url(request),
+                runtime, _front_callback, wake=True, data=data, webhook_url=_webhook_url(request)
             )
         except front_callbacks.CallbackRefused as exc:
             kind = "unauthorized" if exc.status == 401 else "bad_request"
             return JSONResponse({"type": kind, "message": str(exc)}, status_code=exc.status)
-        return JSONResponse(answer.body)
+        return JSONResponse(answer)
+
+    def _front_callback(session: Session, *, data: Any, webhook_url: str | None) -> dict[str, Any]:
+        """Channels (authorized, removed) are the admin feature's; messages are replies."""
+        kind, payload = front_callbacks.parse(data)
+        if kind in front_channels.TYPES:
+            return front_channels.handle(
+                session, kind=kind, payload=payload, webhook_url=webhook_url
+            )
+        if kind in replies.MESSAGE_TYPES:
+            return replies.handle(session, kind=kind, data=data).body
+        raise front_callbacks.CallbackRefused(400, f"unknown callback type {kind!r}")
 
     def _webhook_url(request: Request) -> str:
         base = runtime.settings.public_url or str(request.base_url)

@@ -13,6 +13,10 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+# Tables of their own module, registered with the others' metadata wherever models are.
+from storage.channels import CaptureThread as CaptureThread
+from storage.channels import FrontChannel as FrontChannel
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -61,6 +65,12 @@ class ChannelLink(SQLModel, table=True):
     front_status: str | None = Field(default=None, max_length=16)
     created_by: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow)
+    # Auto-capture (`/switchboard capture`): "off", "on" (Slack Connect messages) or
+    # "emoji" (a reaction logs a message); who turned it on, and since when.
+    capture: str = Field(default="off", max_length=16)
+    capture_emoji: str | None = Field(default=None, max_length=100)
+    capture_by: str | None = Field(default=None, max_length=32)
+    capture_since: datetime | None = None
 
 
 class ThreadKind(StrEnum):
@@ -161,6 +171,8 @@ class LoggedMessage(SQLModel, table=True):
     marked_failed_at: datetime | None = None
     marked_failed_by: str | None = Field(default=None, max_length=32)
     failed_reason: str | None = Field(default=None, max_length=1000)
+    # Edits are not synced to Front: the first one gets a note in the thread, once.
+    edit_noted_at: datetime | None = None
 
 
 class OutboxStatus(StrEnum):

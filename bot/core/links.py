@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlmodel import Session, select
 
+from bot.core import front_channels
 from bot.core.errors import NotLinked, UserError
+from bot.core.mrkdwn import escape
 from storage.models import ChannelLink, Workspace
 
 # Front channel ids (`cha_…`) or a resource alias (`alt:address:…`), as the spec's paths take.
@@ -51,6 +55,11 @@ def connect(
     session: Session, *, team_id: str, slack_channel_id: str, front_channel_id: str, user_id: str
 ) -> ChannelLink:
     """Link (or re-link) a Slack channel to a Front channel."""
+    if front_channels.is_removed(session, front_channel_id=front_channel_id):
+        raise UserError(
+            f"Front removed the channel `{escape(front_channel_id)}`. Add it to this app again in "
+            "Front first (Front then tells Switchboard), then connect it here."
+        )
     ensure_workspace(session, team_id=team_id)
     link = get_link(session, team_id=team_id, slack_channel_id=slack_channel_id)
     if link is None:
@@ -63,6 +72,51 @@ def connect(
     else:
         link.front_channel_id = front_channel_id
         link.created_by = user_id
+    session.add(link)
+    session.flush()
+    return link
+
+
+class CaptureMode(StrEnum):
+    off = "off"
+    on = "on"  # messages from other organisations, and their threads
+    emoji = "emoji"  # a reaction with the channel's emoji logs a message
+
+
+DEFAULT_CAPTURE_EMOJI = "ticket"
+_EMOJI = re.compile(r"^[a-z0-9_+\-']{1,100}$")
+
+
+def parse_emoji(text: str) -> str:
+    """`:ticket:`, `ticket` → `ticket`; UserError for what Slack cannot name an emoji."""
+    value = text.strip().strip(":").lower()
+    if not _EMOJI.match(value):
+        raise UserError(
+            f"`{text.strip()[:60] or ' '}` is not an emoji name: use one like `ticket` "
+            "or `:ticket:`."
+        )
+    return value
+
+
+def set_capture(
+    session: Session,
+    *,
+    team_id: str,
+    slack_channel_id: str,
+    mode: CaptureMode,
+    user_id: str,
+    emoji: str | None = None,
+) -> ChannelLink:
+    """Turn auto-capture on (from now: older threads are left alone), off, or to an emoji."""
+    link = require_link(session, team_id=team_id, slack_channel_id=slack_channel_id)
+    link.capture = mode
+    link.capture_emoji = (emoji or DEFAULT_CAPTURE_EMOJI) if mode == CaptureMode.emoji else None
+    if mode == CaptureMode.off:
+        link.capture_since = None
+    else:
+        # Who turned it on hears about what could not be captured.
+        link.capture_since = link.capture_since or datetime.now(UTC)
+        link.capture_by = user_id
     session.add(link)
     session.flush()
     return link

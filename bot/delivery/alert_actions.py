@@ -167,3 +167,47 @@ def _restate(session: Session, row: OutboxRow, action: str, by: str | None) -> l
         session.flush()
         refresh_state(session, row.alert_id, now=utcnow())
     return [row.alert_id]
+
+
+@dataclass(frozen=True)
+class ChannelDiscarded:
+    rows: int  # rows that will never be sent
+    alert_ids: list[int]  # alerts whose rows changed (they are redrawn, resolved)
+
+
+def discard_channel(
+    session: Session, *, front_channel_id: str, reason: str = outbox.CHANNEL_REMOVED
+) -> ChannelDiscarded:
+    """Front removed the channel: nothing queued for it can ever go. Its rows that wait
+    (pending, sending, failed) are discarded with `reason`, not failed: nobody is alerted.
+    A row being sent right now loses its lease: its answer, when it comes, is not recorded
+    (the flusher logs "lease lost")."""
+    now = utcnow()
+    waiting = (OutboxStatus.pending, OutboxStatus.sending, OutboxStatus.failed)
+    alerted = set(
+        session.exec(
+            select(OutboxRow.alert_id).where(
+                col(OutboxRow.front_channel_id) == front_channel_id,
+                col(OutboxRow.status).in_(waiting),
+                col(OutboxRow.alert_id).is_not(None),
+            )
+        )
+    )
+    changed = session.execute(
+        update(OutboxRow)
+        .where(
+            col(OutboxRow.front_channel_id) == front_channel_id,
+            col(OutboxRow.status).in_(waiting),
+        )
+        .values(
+            status=OutboxStatus.discarded,
+            last_error=reason,
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    alert_ids = sorted(a for a in alerted if a is not None)
+    for alert_id in alert_ids:
+        refresh_state(session, alert_id, now=now)
+    return ChannelDiscarded(int(changed or 0), alert_ids)

@@ -13,7 +13,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.core import front_channels
 from storage.models import OutboxFile, OutboxRow, OutboxStatus, utcnow
+
+CHANNEL_REMOVED = "channel removed in Front"
 
 
 @dataclass(frozen=True)
@@ -56,14 +59,18 @@ def enqueue(
     path: Mapping[str, str] | None = None,
     files: Sequence[FileToSend] = (),
 ) -> OutboxRow:
-    """Add one request to the outbox in the caller's transaction and return its row."""
+    """Add one request to the outbox in the caller's transaction and return its row.
+
+    For a channel Front removed, the row is stored discarded: it could only fail."""
+    removed = front_channels.is_removed(session, front_channel_id=front_channel_id)
     row = OutboxRow(
         operation=operation,
         front_channel_id=front_channel_id,
         path=dict(path or {}),
         payload=dict(payload),
         lane=lane,
-        status=OutboxStatus.pending,
+        status=OutboxStatus.discarded if removed else OutboxStatus.pending,
+        last_error=CHANNEL_REMOVED if removed else None,
         next_attempt_at=utcnow(),
         team_id=context.team_id,
         slack_channel_id=context.channel_id,

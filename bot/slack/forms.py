@@ -48,6 +48,9 @@ class ViewState:
         values = state.get("values") if isinstance(state, dict) else None
         self._values: dict[str, Any] = values if isinstance(values, dict) else {}
 
+    def block_ids(self) -> list[str]:
+        return [str(b) for b in self._values]
+
     def raw(self, block: str, action: str) -> dict[str, Any]:
         value = (self._values.get(str(block)) or {}).get(str(action))
         return value if isinstance(value, dict) else {}
@@ -126,6 +129,9 @@ class Submission(Generic[M]):
 
 
 Accept = Callable[[Submission[M]], Awaitable[T]]
+# Field → block id, fixed or read from the submitted view (a form whose block ids change
+# when it is updated: a text input whose value is replaced takes a new block id).
+Blocks = Mapping[str, str] | Callable[[dict[str, Any]], Mapping[str, str]]
 After = Callable[[Submission[M], T], Awaitable[None]]
 
 
@@ -143,8 +149,8 @@ def view_submission(
     accept: Accept[M, Any],
     after: After[M, Any] | None = None,
     *,
-    blocks: Mapping[str, str] | None = None,
-    default_block: str,
+    blocks: Blocks | None = None,
+    default_block: str | Callable[[dict[str, Any]], str],
 ) -> Callable[..., Awaitable[None]]:
     """A view-submission listener that acks once: with field errors when `accept` raises
     `InvalidFields` or `UserError` (fields mapped through `blocks`, the rest under
@@ -158,6 +164,8 @@ def view_submission(
         context: dict[str, Any],
     ) -> None:
         runtime: Runtime = context["runtime"]
+        fields = blocks(view) if callable(blocks) else (blocks or {})
+        default = default_block(view) if callable(default_block) else default_block
         try:
             submission = Submission(
                 runtime=runtime,
@@ -173,19 +181,16 @@ def view_submission(
             await ack()  # a replay: the first one's work is done
             return
         except InvalidFields as exc:
-            await ack(
-                response_action="errors",
-                errors=exc.on_blocks(blocks or {}, default=default_block),
-            )
+            await ack(response_action="errors", errors=exc.on_blocks(fields, default=default))
             return
         except UserError as exc:
-            await ack(response_action="errors", errors={default_block: str(exc)})
+            await ack(response_action="errors", errors={default: str(exc)})
             return
         except Exception:
             # The modal stays open with what was typed: nothing is lost, submitting again
             # is enough once the database answers.
             log.exception("a form could not be stored")
-            await ack(response_action="errors", errors={default_block: NOT_SAVED})
+            await ack(response_action="errors", errors={default: NOT_SAVED})
             return
         if isinstance(result, Accepted):
             await ack(response_action="clear") if result.clear else await ack()

@@ -27,6 +27,8 @@ BOT_SCOPES = [
     "users:read",
     "users:read.email",
     "files:read",
+    "files:write",
+    "reactions:read",
     "reactions:write",
     "channels:history",
     "groups:history",

@@ -4,12 +4,17 @@ to Slack what the hooks queued."""
 from __future__ import annotations
 
 import asyncio
+import time
+
+from sqlmodel import col, select
 
 from bot.core import slack_posts
 from bot.core.uow import read
 from bot.delivery.flusher import Flusher, FlushStats
 from bot.runtime import Runtime
 from bot.server import delivery_hooks, slack_poster
+from storage.engine import session_scope
+from storage.models import SlackPost, SlackPostStatus
 
 SETTLE_SECONDS = 10.0
 
@@ -45,3 +50,21 @@ def deliver(runtime: Runtime) -> FlushStats:
 def settle(runtime: Runtime) -> None:
     """Wait until the Slack posts queued so far are in (the fake) Slack."""
     asyncio.run(settle_posts(runtime))
+
+
+def settle_all(runtime: Runtime, timeout: float = 30.0) -> None:
+    """`settle`, and wait for posts backing off after an error too: until none is open."""
+    deadline = time.monotonic() + timeout
+    while True:
+        settle(runtime)
+        with session_scope(runtime.engine, readonly=True) as s:
+            open_posts = s.exec(
+                select(SlackPost.id).where(
+                    col(SlackPost.status).in_((SlackPostStatus.pending, SlackPostStatus.sending))
+                )
+            ).all()
+        if not open_posts:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Slack posts still open: {open_posts}")
+        time.sleep(0.05)

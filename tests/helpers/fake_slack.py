@@ -3,7 +3,11 @@
 Point the bot's `SLACK_API_URL` (or a WebClient's `base_url`) at `FakeSlack.api_url`.
 Answers are plausible defaults per method; tests can override one with `respond`.
 Files registered with `add_file` are served at `url_private_download` and require the
-bot token, as Slack does. `response_url` posts land at `/respond/<id>`.
+bot token, as Slack does. `response_url` posts land at `/respond/<id>`. Uploads go as
+Slack's do now: `files.getUploadURLExternal` gives a URL on this server, the bytes are
+POSTed there, `files.completeUploadExternal` shares them (`uploaded()` lists them).
+Messages added with `add_message` are what `conversations.history` and
+`conversations.replies` answer.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ class FakeSlack:
     tokens: set[str] = field(default_factory=lambda: {BOT_TOKEN})
     # What auth.test says was granted (its x-oauth-scopes header): the manifest's scopes.
     granted_scopes: list[str] = field(default_factory=lambda: list(BOT_SCOPES))
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Upload URLs given, by file id: filename, announced length, and the bytes received.
+    upload_slots: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -91,6 +98,52 @@ class FakeSlack:
             "url_private": f"{self.base_url}/files/{file_id}",
             "url_private_download": f"{self.base_url}/files/{file_id}",
         }
+
+    def add_message(self, channel: str, message: dict[str, Any]) -> dict[str, Any]:
+        """A message Slack holds in `channel` (a root, or a reply with `thread_ts`)."""
+        with self.lock:
+            self.messages.setdefault(channel, []).append(message)
+        return message
+
+    def uploaded(self) -> list[dict[str, Any]]:
+        """Files shared with files.completeUploadExternal: where, with what bytes."""
+        out: list[dict[str, Any]] = []
+        for call in self.called("files.completeUploadExternal"):
+            for f in json.loads(call["files"]):
+                slot = self.upload_slots.get(f["id"], {})
+                out.append(
+                    {
+                        "id": f["id"],
+                        "title": f.get("title"),
+                        "filename": slot.get("filename"),
+                        "data": slot.get("data"),
+                        "channel_id": call.get("channel_id"),
+                        "thread_ts": call.get("thread_ts"),
+                        "initial_comment": call.get("initial_comment"),
+                    }
+                )
+        return out
+
+    def _history(self, args: dict[str, Any], *, replies: bool) -> dict[str, Any]:
+        with self.lock:
+            held = list(self.messages.get(str(args.get("channel")), []))
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or 1e12)
+        if replies:
+            asked = next((m for m in held if m["ts"] == args.get("ts")), None)
+            if asked is None:
+                return {"ok": False, "error": "thread_not_found"}
+            root = asked.get("thread_ts") or asked["ts"]
+            parent = [m for m in held if m["ts"] == root]
+            rest = [m for m in held if m.get("thread_ts") == root and m["ts"] != root]
+            found = parent + [m for m in rest if oldest <= float(m["ts"]) <= latest]
+        else:
+            found = [
+                m
+                for m in held
+                if m.get("thread_ts") in (None, m["ts"]) and oldest <= float(m["ts"]) <= latest
+            ]
+            found.reverse()  # newest first, as Slack answers
+        return {"ok": True, "messages": found, "has_more": False}
 
     def called(self, method: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -158,7 +211,9 @@ class FakeSlack:
             }
         if method in ("views.open", "views.update", "views.push", "views.publish"):
             view = args.get("view") or {}
-            return {"ok": True, "view": {"id": "V" + self.next_ts().replace(".", ""), **view}}
+            ident = self.next_ts().replace(".", "")
+            view_id = args.get("view_id") or f"V{ident}"
+            return {"ok": True, "view": {"id": view_id, "hash": f"h{ident}", **view}}
         if method == "users.info":
             user = self.users.get(str(args.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
@@ -169,6 +224,28 @@ class FakeSlack:
             return {"ok": False, "error": "users_not_found"}
         if method in ("reactions.add", "reactions.remove"):
             return {"ok": True}
+        if method == "files.getUploadURLExternal":
+            file_id = "F" + self.next_ts().replace(".", "")
+            with self.lock:
+                self.upload_slots[file_id] = {
+                    "filename": args.get("filename"),
+                    "length": int(args.get("length") or 0),
+                    "data": None,
+                }
+            return {
+                "ok": True,
+                "upload_url": f"{self.base_url}/upload/{file_id}",
+                "file_id": file_id,
+            }
+        if method == "files.completeUploadExternal":
+            files = json.loads(args.get("files") or "[]")
+            if any(f.get("id") not in self.upload_slots for f in files):
+                return {"ok": False, "error": "file_not_found"}
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+        if method == "conversations.history":
+            return self._history(args, replies=False)
+        if method == "conversations.replies":
+            return self._history(args, replies=True)
         if method == "conversations.info":
             return {"ok": True, "channel": {"id": args.get("channel"), "name": "support"}}
         return {"ok": True}
@@ -225,6 +302,15 @@ def running_fake_slack() -> Iterator[FakeSlack]:
                 mimetype, data = fake.files[file_id]
                 self._reply(200, data, mimetype)
                 return
+            if path.startswith("/upload/"):
+                slot = fake.upload_slots.get(path.removeprefix("/upload/"))
+                if slot is None:
+                    self._reply(404, b"no such upload", "text/plain")
+                    return
+                with fake.lock:
+                    slot["data"] = body
+                self._reply(200, b"OK - " + str(len(body)).encode(), "text/plain")
+                return
             if path.startswith("/respond/"):
                 with fake.lock:
                     fake.responses.append((path, json.loads(body or b"{}")))
@@ -245,7 +331,12 @@ def running_fake_slack() -> Iterator[FakeSlack]:
         do_GET = _handle
         do_POST = _handle
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        # The default backlog (5) resets connections when the app's poster, a test's own
+        # poster and the listeners call at once.
+        request_queue_size = 128
+
+    server = Server(("127.0.0.1", 0), Handler)
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, name="fake-slack", daemon=True)
     thread.start()

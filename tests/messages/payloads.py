@@ -179,3 +179,39 @@ def find_button(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any] 
             if element.get("action_id") == action_id:
                 return dict(element)
     return None
+
+
+_EVENTS = itertools.count(1)
+
+
+def customer_event(
+    ts: str, text: str, *, thread_ts: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A Slack Connect customer's message event (their team is T9)."""
+    event: dict[str, Any] = {
+        "type": "message",
+        "channel": CHANNEL,
+        "channel_type": "channel",
+        "user": "UEXT",
+        "user_team": "T9",
+        "source_team": "T9",
+        "team": "T9",
+        "ts": ts,
+        "text": text,
+        **extra,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def teammate_event(
+    ts: str, text: str, *, user: str = "U2", thread_ts: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    event = customer_event(ts, text, thread_ts=thread_ts, **extra)
+    event.update(user=user, user_team=TEAM, source_team=TEAM, team=TEAM)
+    return event
+
+
+def next_event_id() -> str:
+    return f"Ev{next(_EVENTS):08d}{uuid.uuid4().hex[:6]}"

@@ -1,10 +1,12 @@
-"""`/switchboard`: help, connect, disconnect, and a table other areas add subcommands to.
+"""`/switchboard`: help, disconnect, and a table other areas add subcommands to (connect
+and capture are in `channels`).
 
 Every subcommand is an async function called with keyword arguments `client`, `command`,
 `runtime` and `args` (the text after the subcommand's name). It runs BEFORE the ack (what
 it stores is stored when Slack hears back) and returns the text to show the person: the
 ack carries it, as an ephemeral answer. Raising `UserError` answers with its message.
-Subcommands that open a modal (`OPENS_MODAL`) run after the ack instead: the modal says it.
+Subcommands that open a modal (`opens_modal`: templates, connect without an id) run after
+the ack instead: the modal says it.
 
 To add one: write the function (in its feature's listener module) and add one line to
 `SUBCOMMANDS`, plus a line in `bot.features.admin.help.HELP_LINES`.
@@ -24,6 +26,7 @@ from bot.core import links
 from bot.core.errors import UserError
 from bot.core.mrkdwn import escape
 from bot.core.uow import in_transaction
+from bot.features.admin import channels
 from bot.features.admin import listeners as admin
 from bot.features.admin.help import help_blocks
 from bot.features.alerts import listeners as delivery_alerts
@@ -46,31 +49,6 @@ async def help_subcommand(
     return None  # the dispatcher shows the help blocks
 
 
-async def connect_subcommand(
-    *, client: AsyncWebClient, command: dict[str, Any], runtime: Runtime, args: str
-) -> str | None:
-    await require_admin(client, command["user_id"], "connect a channel to Front")
-    if not args.strip():
-        return (
-            "Tell me which Front channel to connect this channel to: "
-            "`/switchboard connect cha_123` (the id from Front's channel settings) or "
-            "`/switchboard connect alt:address:+14155550100`."
-        )
-    front_channel_id = links.parse_front_channel_id(args)
-    await in_transaction(
-        runtime,
-        links.connect,
-        team_id=command["team_id"],
-        slack_channel_id=command["channel_id"],
-        front_channel_id=front_channel_id,
-        user_id=command["user_id"],
-    )
-    return (
-        f"Connected: calls and messages logged in <#{command['channel_id']}> now go to the "
-        f"Front channel `{front_channel_id}`. Try `/logcall` to log a call."
-    )
-
-
 async def disconnect_subcommand(
     *, client: AsyncWebClient, command: dict[str, Any], runtime: Runtime, args: str
 ) -> str | None:
@@ -91,7 +69,8 @@ async def disconnect_subcommand(
 # One line per subcommand; other areas add theirs here.
 SUBCOMMANDS: dict[str, Subcommand] = {
     "help": help_subcommand,
-    "connect": connect_subcommand,
+    "connect": channels.connect_subcommand,
+    "capture": channels.capture_subcommand,
     "disconnect": disconnect_subcommand,
     "alerts": delivery_alerts.alerts_subcommand,
     "status": admin.status_subcommand,
@@ -107,6 +86,13 @@ def split_subcommand(text: str) -> tuple[str, str]:
 
 # These answer with a modal, opened with the command's trigger: ack first, then open.
 OPENS_MODAL = frozenset({"templates"})
+
+
+def opens_modal(name: str, args: str) -> bool:
+    """`connect` alone opens the picker; with an id it answers in the ack."""
+    return name in OPENS_MODAL or (name == "connect" and not args)
+
+
 # Longer subcommand names are not ours: never echo a 100 KB word back.
 MAX_NAME = 40
 
@@ -131,7 +117,7 @@ async def switchboard_command(
     if name == "help":
         await ack(response_type="ephemeral", text="Switchboard help", blocks=help_blocks())
         return
-    if name in OPENS_MODAL:
+    if opens_modal(name, args):
         await ack()
         await handler(client=client, command=command, runtime=context["runtime"], args=args)
         return

@@ -18,8 +18,16 @@ HELP_LINES = [
         "e.g. `/logmsg +33 6 12 34 56 78`",
     ),
     ("*Log to Front* (message shortcut)", "log any Slack message into its Front conversation"),
-    ("`/switchboard connect cha_123`", "link this channel to a Front channel (admins)"),
+    (
+        "`/switchboard connect`",
+        "link this channel to a Front channel: pick one Front authorized, or give its id "
+        "with `/switchboard connect cha_123` (admins)",
+    ),
     ("`/switchboard disconnect`", "unlink this channel (admins)"),
+    (
+        "`/switchboard capture on|off|emoji NAME`",
+        "log Slack Connect messages by themselves, or those reacted to with an emoji (admins)",
+    ),
     ("`/switchboard status ok|offline`", "set the Front channel's status (admins)"),
     ("`/switchboard templates`", "sync message templates to Front (admins)"),
     ("`/switchboard alerts #channel`", "where failed deliveries are reported (admins)"),

@@ -127,6 +127,8 @@ def home_view(
         lines = [
             f"• <#{link.slack_channel_id}> → `{link.front_channel_id}`"
             + (f" (status: {link.front_status})" if link.front_status else "")
+            + (" · capture on" if link.capture == "on" else "")
+            + (f" · :{link.capture_emoji}: logs" if link.capture == "emoji" else "")
             for link in snapshot.links
         ]
         links = _link_sections(lines, MAX_BLOCKS - len(blocks) - len(after))

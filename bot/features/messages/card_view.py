@@ -94,6 +94,15 @@ def quote(text: str, limit: int = 600) -> str:
     return "\n".join("> " + escape(line) for line in text.splitlines() or [""])
 
 
+def logged_by_text(view: MessageView) -> str:
+    """Who put the message in Front: a person, auto-capture, or Front itself (a reply)."""
+    if view.source == "front":
+        return "written in Front"
+    if view.source == "capture":
+        return "captured automatically"
+    return f"logged by <@{view.logged_by}>"
+
+
 def card_text(view: MessageView, display: str) -> str:
     """The notification text of a card (and what screen readers say)."""
     verb = "sent to" if view.direction == Direction.outbound else "received from"
@@ -107,7 +116,8 @@ def message_card(view: MessageView, display: str) -> list[dict[str, Any]]:
         lines.append(f"*Subject:* {escape(view.subject)}")
     if view.body_text:
         lines.append(quote(view.body_text))
-    context = [f"Logged by <@{view.logged_by}>"]
+    by = logged_by_text(view)
+    context = [by[:1].upper() + by[1:]]
     if view.file_count:
         context.insert(0, f":paperclip: {view.file_count} file{'s' if view.file_count > 1 else ''}")
     context.append(delivery_text(view))
@@ -151,5 +161,5 @@ def already_logged_text(view: MessageView, display: str, permalink: str | None) 
     thread = f" (<{permalink}|its conversation in Slack>)" if permalink else ""
     return (
         f"This message is already in {where}{thread}: {verb} {contact_text(view, display)}, "
-        f"logged by <@{view.logged_by}> {when}.\n{delivery_text(view)}"
+        f"{logged_by_text(view)} {when}.\n{delivery_text(view)}"
     )

@@ -50,6 +50,7 @@ PATH_MESSAGE = "message_ext_id"
 class Source(StrEnum):
     shortcut = "shortcut"  # a Slack message, logged as it is
     logmsg = "logmsg"  # a message from elsewhere; the bot's card stands for it
+    capture = "capture"  # a Slack message logged by auto-capture (no reaction, no card)
 
 
 class FilesTooLarge(UserError):

@@ -42,6 +42,8 @@ class MessageIds(StrEnum):
     upload_input = "upload"
     reason_block = "msg_failed_reason"
     reason_input = "reason"
+    template_block = "msg_template"
+    template_input = "template"
 
 
 class FormMeta(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -16,11 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import contacts
 from bot.core.errors import NotLinked, UserError
-from bot.core.links import get_link
 from bot.core.mrkdwn import editable_text, escape
 from bot.core.phones import display_handle
 from bot.core.uow import read
-from bot.features.messages import service
+from bot.features.messages import service, templates
 from bot.features.messages.card_view import already_logged_text, mark_failed_button
 from bot.features.messages.cards import view_of
 from bot.features.messages.ids import MAX_BODY_INPUT, FormMeta
@@ -142,7 +142,11 @@ async def _shortcut_form(
         if info.external_conversation_id
         else ""
     )
-    return log_form(meta, FormValues(body=body, about=about, files=tuple(files), **values))
+    offered = await read(runtime, templates.choices, team_id=team_id, channel_id=channel_id)
+    return log_form(
+        meta,
+        FormValues(body=body, about=about, files=tuple(files), templates=offered, **values),
+    )
 
 
 # /logmsg and the card's "Add message" ---------------------------------------------------
@@ -170,10 +174,18 @@ async def logmsg_command(
         upload=True,
     )
     opened = await client.views_open(trigger_id=command["trigger_id"], view=log_form(meta, values))
-    link = await read(runtime, get_link, team_id=meta.team_id, slack_channel_id=meta.channel_id)
-    if link is None:
+    offered = await read(
+        runtime, templates.linked_choices, team_id=meta.team_id, channel_id=meta.channel_id
+    )
+    if offered is None:
         await client.views_update(
             view_id=opened["view"]["id"], view=notice_modal(TITLE, str(NotLinked()))
+        )
+    elif offered:  # the same form with the templates: what was typed meanwhile stays
+        await client.views_update(
+            view_id=opened["view"]["id"],
+            hash=opened["view"].get("hash"),
+            view=log_form(meta, replace(values, templates=offered)),
         )
 
 
@@ -215,5 +227,6 @@ async def _continue_form(
         email=(contact.email or "") if contact else "",
         about=f"Adds a message to the conversation{who}. It is posted in the card's thread.",
         upload=True,
+        templates=await read(runtime, templates.choices, team_id=team_id, channel_id=channel_id),
     )
     return log_form(meta, values)

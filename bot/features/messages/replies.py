@@ -1,79 +1,47 @@
-"""Callbacks from Front (the two-way bridge): a teammate answered from Front.
+"""Front's `message` callbacks: a teammate answered from Front, in a conversation that
+began in Slack (a message card, a captured thread, a call's thread…).
 
-Front POSTs to our webhook; we check its signature, answer quickly and idempotently
-(how long Front waits, and whether it retries, is not documented): a reply is stored
-with the answer and posted into its Slack thread from the database (`front.reply`).
+The reply is stored with the callback's answer: as a message of its conversation (the
+next message logged there references it) and as the `front.reply` Slack post, which
+brings its text and files into the conversation's Slack thread, once, retried until
+Slack (and Front, for the files) answers. The post's sending is in `reply_files`.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from bot.core import slack_posts
+from bot.core.callbacks import CallbackRefused, sign, verify_signature
 from bot.core.mrkdwn import escape
 from bot.core.slack_posts import PostJob
-from bot.slack.poster import PostContext, PostKinds
-from storage.models import FrontCallback, ThreadKind, ThreadLink, utcnow
+from bot.features.messages import reply_files, service
+from bot.features.messages.drafts import PREVIEW
+from bot.slack.poster import PostKinds
+from storage.models import (
+    DeliveryState,
+    Direction,
+    FrontCallback,
+    LoggedMessage,
+    ThreadKind,
+    ThreadLink,
+    utcnow,
+)
+
+__all__ = ["REPLY", "CallbackAnswer", "CallbackRefused", "handle", "sign", "verify_signature"]
 
 log = logging.getLogger(__name__)
 
-MAX_AGE_SECONDS = 300
-
-
-class CallbackRefused(Exception):
-    """The request is not one we accept; `status` is the HTTP answer."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def verify_signature(
-    *,
-    secret: str,
-    timestamp: str | None,
-    signature: str | None,
-    body: bytes,
-    now: float | None = None,
-) -> None:
-    """base64(HMAC-SHA256(secret, "<timestamp>:<body>")), timestamp within 5 minutes of
-    now, either side (a callback dated ahead is as suspect as an old one)."""
-    if not timestamp or not signature:
-        raise CallbackRefused(401, "missing X-Front-Signature or X-Front-Request-Timestamp")
-    # Plain ASCII digits only: float() takes "nan" (no comparison with it is true, so it
-    # would pass any age check), "inf", "1e9", "+1", "1_0".
-    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 16):
-        raise CallbackRefused(401, "bad X-Front-Request-Timestamp")
-    ts = float(int(timestamp))
-    if ts > 1e11:  # the unit is not documented: accept milliseconds too
-        ts /= 1000
-    now = time.time() if now is None else now
-    if not abs(now - ts) <= MAX_AGE_SECONDS:  # written to fail closed, should a NaN get here
-        raise CallbackRefused(401, "stale request timestamp")
-    expected = base64.b64encode(
-        hmac.new(secret.encode(), timestamp.encode() + b":" + body, hashlib.sha256).digest()
-    )
-    # As bytes: compare_digest refuses str with non-ASCII characters (a header can carry them).
-    if not hmac.compare_digest(expected, signature.encode()):
-        raise CallbackRefused(401, "bad signature")
-
-
-def sign(*, secret: str, timestamp: str, body: bytes) -> str:
-    """What Front sends in X-Front-Signature (used by the simulator and tests)."""
-    return base64.b64encode(
-        hmac.new(secret.encode(), timestamp.encode() + b":" + body, hashlib.sha256).digest()
-    ).decode()
-
-
 REPLY = "front.reply"
+FRONT = "front"  # `logged_by` and `source` of a message written in Front
+MESSAGE_TYPES = frozenset({"message", "message_autoreply", "message_imported"})
 
 
 @dataclass(frozen=True)
@@ -81,25 +49,11 @@ class CallbackAnswer:
     body: dict[str, Any]
 
 
-def handle(session: Session, *, data: Any, webhook_url: str | None) -> CallbackAnswer:
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        raise CallbackRefused(400, "expected a JSON object with a `type`")
-    kind = data["type"]
-    payload = data.get("payload") or {}
-    if kind == "authorization":
-        log.info("Front connected channel %s", payload.get("channel_id"))
-        answer: dict[str, Any] = {"type": "success"}
-        if webhook_url:
-            answer["webhook_url"] = webhook_url
-        return CallbackAnswer(answer)
-    if kind in ("message", "message_autoreply"):
-        return _message(session, data, payload, autoreply=kind == "message_autoreply")
+def handle(session: Session, *, kind: str, data: dict[str, Any]) -> CallbackAnswer:
     if kind == "message_imported":
         return CallbackAnswer({})
-    if kind == "delete":
-        log.info("Front removed channel %s", payload.get("channel_id"))
-        return CallbackAnswer({"type": "success"})
-    raise CallbackRefused(400, f"unknown callback type {kind!r}")
+    payload = data.get("payload") or {}
+    return _message(session, data, payload, autoreply=kind == "message_autoreply")
 
 
 def _conversation_id(data: dict[str, Any]) -> str | None:
@@ -114,6 +68,57 @@ def _author(payload: dict[str, Any]) -> str:
     author = payload.get("author") or {}
     name = " ".join(p for p in (author.get("first_name"), author.get("last_name")) if p)
     return name or author.get("email") or author.get("username") or "A teammate"
+
+
+@dataclass(frozen=True)
+class Thread:
+    """Where a conversation is in Slack."""
+
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    front_channel_id: str
+
+
+def thread_of(session: Session, *, conversation_id: str) -> Thread | None:
+    """The Slack thread a conversation began in: the thread tied to it, else the thread of
+    its first logged message (a conversation inside a call's thread has no tie of its own:
+    that thread is tied to the call)."""
+    link = session.exec(
+        select(ThreadLink).where(
+            ThreadLink.kind == ThreadKind.conversation, ThreadLink.external_id == conversation_id
+        )
+    ).first()
+    if link is not None:
+        return Thread(link.team_id, link.slack_channel_id, link.thread_ts, link.front_channel_id)
+    first = session.exec(
+        select(LoggedMessage)
+        .where(
+            LoggedMessage.external_conversation_id == conversation_id,
+            col(LoggedMessage.thread_ts).is_not(None),
+        )
+        .order_by(col(LoggedMessage.id))
+    ).first()
+    if first is None or first.thread_ts is None:
+        return None
+    return Thread(first.team_id, first.slack_channel_id, first.thread_ts, first.front_channel_id)
+
+
+def _attachments(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for raw in payload.get("attachments") or []:
+        if not isinstance(raw, dict) or not raw.get("filename"):
+            continue
+        size = raw.get("size")
+        out.append(
+            {
+                "filename": str(raw["filename"])[:255],
+                "url": str(raw.get("url") or ""),
+                "content_type": str(raw.get("content_type") or "application/octet-stream"),
+                "size": size if isinstance(size, int) and size >= 0 else None,
+            }
+        )
+    return out
 
 
 def _message(
@@ -131,67 +136,117 @@ def _message(
         ).hexdigest()[:40]
     )
     external_id = f"front:{front_id}"[:200]
-    answer = {
-        "type": "success",
-        "external_id": external_id,
-        "external_conversation_id": conversation_id,
-    }
+    answer = CallbackAnswer(
+        {
+            "type": "success",
+            "external_id": external_id,
+            "external_conversation_id": conversation_id,
+        }
+    )
     if session.get(FrontCallback, front_id) is not None:
-        return CallbackAnswer(answer)  # a repeat: its post is queued or done
+        return answer  # a repeat: its post is queued or done
     seen = FrontCallback(
         front_message_id=front_id,
         external_id=external_id,
         external_conversation_id=conversation_id,
     )
-    session.add(seen)
-    link = session.exec(
-        select(ThreadLink).where(
-            ThreadLink.kind == ThreadKind.conversation, ThreadLink.external_id == conversation_id
-        )
-    ).first()
-    if link is None:
+    try:
+        with session.begin_nested():
+            session.add(seen)
+            session.flush()
+    except IntegrityError:
+        return answer  # the same callback, twice at once: the other one posts it
+    thread = thread_of(session, conversation_id=conversation_id)
+    if thread is None:
         log.warning("Front message for a conversation with no Slack thread: %s", conversation_id)
         seen.posted_at = utcnow()  # nowhere to post it, now or on a retry
-        return CallbackAnswer(answer)
+        return answer
     # Front's words are shown as typed: a `<!channel>` or `<@U…>` in them pings nobody.
-    text = escape((payload.get("text") or payload.get("body") or "").strip())
-    files = [
-        escape(str(a["filename"])) for a in payload.get("attachments") or [] if a.get("filename")
-    ]
+    plain = (payload.get("text") or payload.get("body") or "").strip()
     who = "Auto-reply" if autoreply else f"*{escape(_author(payload))}*"
-    lines = [f":outbox_tray: {who} replied from Front:", text or "_(no text)_"]
-    if files:
-        lines.append("Attachments (in Front): " + ", ".join(files))
-    # Stored with the callback's answer: posted from the database, retried until Slack has it.
+    text = f":outbox_tray: {who} replied from Front:\n{escape(plain) or '_(no text)_'}"
+    files = _attachments(payload)
+    _store(session, thread, conversation_id, external_id, plain, len(files), payload)
+    # Posted from the database, retried until Slack has it (and Front gave its files).
     slack_posts.enqueue(
         session,
-        team_id=link.team_id,
-        lane=f"thread:{link.team_id}:{link.slack_channel_id}:{link.thread_ts}",
+        team_id=thread.team_id,
+        lane=service.slack_lane(thread.team_id, thread.channel_id, thread.thread_ts),
         kind=REPLY,
         args={
-            "channel": link.slack_channel_id,
-            "thread_ts": link.thread_ts,
-            "text": "\n".join(lines),
+            "channel": thread.channel_id,
+            "thread_ts": thread.thread_ts,
+            "text": text,
             "front_message_id": front_id,
+            "front_channel_id": thread.front_channel_id,
+            "external_id": external_id,
+            "attachments": files,
         },
     )
-    return CallbackAnswer(answer)
+    return answer
 
 
-async def send_reply(ctx: PostContext) -> None:
-    args = ctx.args
-    await ctx.client.chat_postMessage(
-        channel=args["channel"], thread_ts=args["thread_ts"], text=args["text"]
+def _store(
+    session: Session,
+    thread: Thread,
+    conversation_id: str,
+    external_id: str,
+    text: str,
+    file_count: int,
+    payload: dict[str, Any],
+) -> None:
+    """The reply as a message of its conversation, sent to its customer: the next message
+    logged there references it. Its Slack time is now, until it is posted."""
+    if service.find(session, external_id=external_id) is not None:
+        return
+    logged = service.conversation_messages(session, external_conversation_id=conversation_id)
+    last = logged[-1] if logged else None
+    to = next(
+        (
+            r
+            for r in payload.get("recipients") or []
+            if isinstance(r, dict) and r.get("role") == "to"
+        ),
+        {},
+    )
+    session.add(
+        LoggedMessage(
+            external_id=external_id,
+            external_conversation_id=conversation_id,
+            referenced_external_id=last.external_id if last else None,
+            team_id=thread.team_id,
+            slack_channel_id=thread.channel_id,
+            slack_ts=f"{time.time():.6f}",
+            thread_ts=thread.thread_ts,
+            front_channel_id=thread.front_channel_id,
+            direction=Direction.outbound,
+            handle=(last.handle if last else str(to.get("handle") or "unknown"))[:255],
+            name=last.name if last else to.get("name"),
+            email=last.email if last else None,
+            subject=(str(payload["subject"])[:998] if payload.get("subject") else None),
+            logged_by=FRONT,
+            delivery_state=DeliveryState.delivered,
+            source=FRONT,
+            body_text=text[:PREVIEW],
+            file_count=file_count,
+        )
     )
 
 
-def record_reply(session: Session, job: PostJob, _result: None) -> None:
-    """The reply is in Slack (a repeat of the callback posted nothing more)."""
+def record_reply(session: Session, job: PostJob, result: dict[str, Any] | None) -> None:
+    """The reply is in Slack (a repeat of the callback posted nothing more); its message
+    keeps where it is, so the shortcut on it says it came from Front."""
     seen = session.get(FrontCallback, str(job.args["front_message_id"]))
     if seen is not None:
         seen.posted_at = utcnow()
         session.add(seen)
+    ts = (result or {}).get("ts")
+    external_id = job.args.get("external_id")
+    message = service.find(session, external_id=str(external_id)) if external_id else None
+    if message is not None and ts:
+        message.card_ts = message.slack_ts = str(ts)
+        session.add(message)
 
 
 def register_posts(kinds: PostKinds) -> None:
-    kinds.add(REPLY, send_reply, record_reply)
+    kinds.add(REPLY, reply_files.send_reply, record_reply)

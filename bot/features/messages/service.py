@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.core import slack_posts
+from bot.core import front_channels, slack_posts
 from bot.core.errors import UserError
 from bot.core.links import get_link, require_link
+from bot.core.mrkdwn import escape
 from bot.delivery.outbox import SlackContext, conversation_lane, enqueue
 from bot.features.messages.drafts import (
     MAX_REASON,
@@ -189,6 +190,11 @@ def log_message(session: Session, *, draft: MessageDraft) -> LogOutcome:
             )
         # A call's thread stays tied to its call: messages logged in it still share one
         # conversation (derived from the thread), without a second link.
+    if front_channels.is_removed(session, front_channel_id=front_channel_id):
+        raise UserError(
+            f"Front removed the channel `{escape(front_channel_id)}` this conversation was in: "
+            "nothing was logged."
+        )
 
     previous = _previous(session, external_conversation_id=conversation_id, ts=draft.ts)
     referenced = previous.external_id if previous else None

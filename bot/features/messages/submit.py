@@ -31,7 +31,7 @@ from bot.delivery.outbox import FileToSend
 from bot.features.messages import drafts, service
 from bot.features.messages.card_view import already_logged_text, card_text, confirmation
 from bot.features.messages.cards import view_of
-from bot.features.messages.forms import Submitted, read_form
+from bot.features.messages.forms import Submitted, body_block, read_form, view_block_ids
 from bot.features.messages.ids import FormMeta, MessageIds
 from bot.runtime import Runtime
 from bot.slack import lookups
@@ -134,9 +134,15 @@ async def _accept(sub: Form) -> None:
     )
 
 
-form_submitted = view_submission(
-    FormMeta, _accept, blocks=FIELD_BLOCKS, default_block=MessageIds.body_block
-)
+def _field_blocks(view: dict[str, Any]) -> dict[str, str]:
+    return {**FIELD_BLOCKS, "body": _body_block(view)}
+
+
+def _body_block(view: dict[str, Any]) -> str:
+    return body_block(view_block_ids(view))
+
+
+form_submitted = view_submission(FormMeta, _accept, blocks=_field_blocks, default_block=_body_block)
 
 
 async def _files(client: AsyncWebClient, chosen: list[SlackFile] | list[str]) -> list[FileToSend]:

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     RadioButtonsElement,
     SectionBlock,
+    StaticSelectElement,
 )
 from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
@@ -53,6 +54,17 @@ class FormValues:
     # Shortcut: the message's files, offered as a checkbox. /logmsg: an upload field.
     files: tuple[SlackFile, ...] = ()
     upload: bool = False
+    # The channel's enabled message templates: picking one fills the message in.
+    templates: tuple[TemplateChoice, ...] = ()
+
+
+@dataclass(frozen=True)
+class TemplateChoice:
+    id: int
+    name: str
+
+
+MAX_TEMPLATES = 100  # a static select holds 100 options
 
 
 def _md(text: str) -> MarkdownTextObject:
@@ -131,6 +143,8 @@ def log_form(meta: FormMeta, values: FormValues) -> dict[str, Any]:
             ),
         ),
     ]
+    if values.templates and not meta.long_text:
+        blocks.append(template_block(values.templates))
     if meta.long_text:
         preview = values.body[:600].rstrip() + "…"
         blocks.append(
@@ -191,6 +205,68 @@ def log_form(meta: FormMeta, values: FormValues) -> dict[str, Any]:
         private_metadata=meta.dump(),
         blocks=blocks,
     ).to_dict()
+
+
+def template_block(templates: tuple[TemplateChoice, ...]) -> InputBlock:
+    """A select that acts as soon as a template is picked (`dispatch_action`)."""
+    return InputBlock(
+        block_id=MessageIds.template_block,
+        label="Template",
+        optional=True,
+        dispatch_action=True,
+        hint="Fills in the message with the customer's name and number; edit it before logging.",
+        element=StaticSelectElement(
+            action_id=MessageIds.template_input,
+            placeholder="Start from a template",
+            options=[
+                _option(str(t.id), t.name if len(t.name) <= 75 else t.name[:74] + "…")
+                for t in templates[:MAX_TEMPLATES]
+            ],
+        ),
+    )
+
+
+# Carried over when a view is rebuilt from what Slack sent (views.update takes these).
+_VIEW_KEYS = ("type", "callback_id", "title", "submit", "close", "private_metadata")
+
+
+def _with_value(block: dict[str, Any], value: dict[str, Any] | None) -> dict[str, Any]:
+    """An input block that shows what its state holds (Slack keeps typed values across
+    views.update for unchanged block ids; this says the same, should it not)."""
+    element = dict(block.get("element") or {})
+    if not value:
+        return block
+    kind = value.get("type")
+    if kind in ("plain_text_input", "email_text_input") and value.get("value"):
+        element["initial_value"] = value["value"]
+    elif kind in ("radio_buttons", "static_select") and value.get("selected_option"):
+        element["initial_option"] = value["selected_option"]
+    elif kind == "checkboxes" and "selected_options" in value:
+        if value["selected_options"]:
+            element["initial_options"] = value["selected_options"]
+        else:
+            element.pop("initial_options", None)
+    return {**block, "element": element}
+
+
+def with_template(view: dict[str, Any], body_block: str, text: str) -> dict[str, Any]:
+    """The log form as the person has it, its message replaced by `text`: the body takes a
+    new block id (else Slack keeps what it held), every other input keeps its own."""
+    values = (view.get("state") or {}).get("values") or {}
+    prefix = MessageIds.body_block + "."
+    version = int(body_block[len(prefix) :]) + 1 if body_block.startswith(prefix) else 1
+    blocks: list[dict[str, Any]] = []
+    for block in view.get("blocks") or []:
+        block_id = str(block.get("block_id") or "")
+        if block_id == body_block:
+            element = {**block["element"], "initial_value": text[:MAX_BODY_INPUT]}
+            blocks.append({**block, "block_id": f"{prefix}{version}", "element": element})
+        elif block.get("type") == "input":
+            action = (block.get("element") or {}).get("action_id")
+            blocks.append(_with_value(block, (values.get(block_id) or {}).get(action)))
+        else:
+            blocks.append(block)
+    return {**{k: view[k] for k in _VIEW_KEYS if k in view}, "blocks": blocks}
 
 
 def loading_modal() -> dict[str, Any]:
