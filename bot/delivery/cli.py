@@ -285,5 +285,6 @@ def prune(
     runtime.engine.dispose()
     typer.echo(
         f"pruned {pruned.outbox} delivered or discarded rows ({pruned.files} files) and "
-        f"{pruned.slack_events} Slack event ids older than {days} days"
+        f"{pruned.slack_events} Slack event ids, {pruned.slack_posts} Slack posts older than "
+        f"{days} days"
     )

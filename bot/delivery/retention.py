@@ -6,7 +6,7 @@
 - Failed rows are never pruned: they wait for a person (Retry or Discard), then age out
   as delivered or discarded rows do.
 - Slack event ids (kept so Slack's retries do nothing twice; Slack retries within
-  minutes) go after the same period.
+  minutes) go after the same period, as do Slack posts that are done or given up.
 
 Nothing points at an outbox row (`outbox.alert_id` points at the alert, and an alert's
 `first_row_id` is a plain number that its summary does without), so deleting rows breaks
@@ -32,6 +32,8 @@ from storage.models import (
     OutboxRow,
     OutboxStatus,
     SlackEvent,
+    SlackPost,
+    SlackPostStatus,
     utcnow,
 )
 
@@ -43,15 +45,17 @@ class Pruned:
     outbox: int = 0
     files: int = 0
     slack_events: int = 0
+    slack_posts: int = 0
 
     def __iadd__(self, other: Pruned) -> Pruned:
         self.outbox += other.outbox
         self.files += other.files
         self.slack_events += other.slack_events
+        self.slack_posts += other.slack_posts
         return self
 
     def __bool__(self) -> bool:
-        return bool(self.outbox or self.slack_events)
+        return bool(self.outbox or self.slack_events or self.slack_posts)
 
 
 def prune_batch(session: Session, *, before: datetime, limit: int) -> Pruned:
@@ -86,6 +90,15 @@ def prune_batch(session: Session, *, before: datetime, limit: int) -> Pruned:
     pruned.slack_events = _count(
         session.execute(delete(SlackEvent).where(col(SlackEvent.event_id).in_(old_events)))
     )
+    finished = (SlackPostStatus.done, SlackPostStatus.failed)
+    old_posts = (
+        select(SlackPost.id)
+        .where(col(SlackPost.status).in_(finished), col(SlackPost.done_at) < before)
+        .limit(limit)
+    )
+    pruned.slack_posts = _count(
+        session.execute(delete(SlackPost).where(col(SlackPost.id).in_(old_posts)))
+    )
     return pruned
 
 
@@ -101,5 +114,5 @@ def prune(engine: Engine, *, days: int, now: datetime | None = None, batch: int 
         with session_scope(engine) as session:
             got = prune_batch(session, before=before, limit=batch)
         total += got
-        if got.outbox < batch and got.slack_events < batch:
+        if got.outbox < batch and got.slack_events < batch and got.slack_posts < batch:
             return total

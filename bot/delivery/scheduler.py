@@ -108,10 +108,12 @@ class DeliveryScheduler:
             return
         if pruned:
             log.info(
-                "retention: pruned %d outbox rows (%d files) and %d Slack event ids over %d days",
+                "retention: pruned %d outbox rows (%d files), %d Slack event ids and %d Slack "
+                "posts over %d days",
                 pruned.outbox,
                 pruned.files,
                 pruned.slack_events,
+                pruned.slack_posts,
                 days,
             )
 

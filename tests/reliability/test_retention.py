@@ -28,6 +28,7 @@ from storage.models import (
     OutboxRow,
     OutboxStatus,
     SlackEvent,
+    SlackPost,
     utcnow,
 )
 from tests.delivery.conftest import add_messages
@@ -112,6 +113,25 @@ def rows(runtime: Runtime) -> dict[str, int]:
     with session_scope(runtime.engine) as s:
         s.add(SlackEvent(event_id="EvOld", received_at=OLD))
         s.add(SlackEvent(event_id="EvRecent", received_at=RECENT))
+        # Slack posts: done long ago (goes), done lately, given up long ago (goes), and one
+        # still waiting since long ago (stays: it has not been shown yet).
+        for status, done_at in (
+            ("done", OLD),
+            ("done", RECENT),
+            ("failed", OLD),
+            ("pending", None),
+        ):
+            s.add(
+                SlackPost(
+                    team_id="T1",
+                    lane="l",
+                    kind="tell",
+                    args={},
+                    status=status,
+                    done_at=done_at,
+                    created_at=OLD,
+                )
+            )
         a = s.get(DeliveryAlert, resolved)
         assert a is not None
         a.first_row_id = ids["delivered_old_resolved_alert"]
@@ -177,7 +197,13 @@ def test_outbox_prune_command(
     assert len(remaining(runtime)) == len(rows) - 2
     result = CliRunner().invoke(cli, ["outbox", "prune", "--days", "30"])
     assert result.exit_code == 0, result.output
-    assert "pruned 3 delivered or discarded rows (3 files) and 1 Slack event ids" in result.output
+    assert (
+        "pruned 3 delivered or discarded rows (3 files) and 1 Slack event ids, 2 Slack posts"
+        in (result.output)
+    )
+    with session_scope(runtime.engine, readonly=True) as s:
+        left = sorted((p.status, p.done_at is not None) for p in s.exec(select(SlackPost)))
+    assert left == [("done", True), ("pending", False)]
     assert set(remaining(runtime)) == {rows[n] for n in KEPT}
     assert CliRunner().invoke(cli, ["outbox", "prune", "--days", "0"]).exit_code == 2
 
