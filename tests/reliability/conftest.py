@@ -5,6 +5,7 @@ checks that fail if a fixed bug comes back."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,13 +42,13 @@ def runtime(database_url: str, sim: Sim, fake_slack: FakeSlack) -> Iterator[Runt
     rt.engine.dispose()
 
 
-@pytest.fixture
-def live(database_url: str, fake_slack: FakeSlack, sim: Sim) -> Iterator[RunningApp]:
+@contextmanager
+def live_app(database_url: str, fake_slack: FakeSlack, front_url: str) -> Iterator[RunningApp]:
     """The whole app on a real server (as `serve --no-scheduler`: it posts to Slack, and
     tests deliver to Front with `tests.helpers.delivery.deliver`), channel C1 of T1 linked
-    to a Front channel; U1 an admin, U2 a member; T2 another workspace with its own admin."""
+    to a Front channel; U1 an admin, U2 a member; T2 another workspace, V1 its admin."""
     settings = delivery_settings(
-        database_url, sim.url, slack_api_url=fake_slack.api_url, default_phone_region="FR"
+        database_url, front_url, slack_api_url=fake_slack.api_url, default_phone_region="FR"
     )
     fake_slack.add_user("U1", name="Ada Admin", email="ada@acme.example", is_admin=True)
     fake_slack.add_user("U2", name="Max Member", email="max@acme.example")
@@ -58,4 +59,10 @@ def live(database_url: str, fake_slack: FakeSlack, sim: Sim) -> Iterator[Running
             links.connect(
                 s, team_id="T1", slack_channel_id="C1", front_channel_id=CHANNEL, user_id="U1"
             )
+        yield app
+
+
+@pytest.fixture
+def live(database_url: str, fake_slack: FakeSlack, sim: Sim) -> Iterator[RunningApp]:
+    with live_app(database_url, fake_slack, sim.url) as app:
         yield app
