@@ -52,7 +52,6 @@ def call_view(team_id: str = "T1", channel_id: str = "C1", user_id: str = "U1") 
 
 
 def submit_call(
-    app: RunningApp,
     *,
     view: dict[str, Any] | None = None,
     name: str | None = "Ada",

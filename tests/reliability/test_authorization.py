@@ -64,7 +64,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def _populate(live: RunningApp, fake_slack: FakeSlack) -> World:
-    live.interact(submit_call(live))
+    live.interact(submit_call())
     form = open_logmsg(live, fake_slack)
     live.interact(message_payload(form, direction="outbound", body="Your quote"))
     settle(live.runtime)

@@ -44,7 +44,7 @@ def assert_escaped_once(what: str, post: dict[str, Any]) -> None:
 def test_a_callers_name_is_escaped_in_the_cards_blocks_and_text(
     live: RunningApp, fake_slack: FakeSlack
 ) -> None:
-    resp = live.interact(submit_call(live, name=HOSTILE))
+    resp = live.interact(submit_call(name=HOSTILE))
     assert resp.status_code == 200 and resp.text == ""
     settle(live.runtime)
     (card,) = card_calls(fake_slack)

@@ -37,7 +37,7 @@ def twice_at_once(app: RunningApp, body: str) -> list[httpx.Response]:
 def test_a_view_submission_sent_twice_logs_one_call_one_card_one_create_call(
     live: RunningApp, fake_slack: FakeSlack, sim: Sim
 ) -> None:
-    body = interactivity_body(submit_call(live))
+    body = interactivity_body(submit_call())
     assert [r.status_code for r in twice_at_once(live, body)] == [200, 200]
     assert live.post(body).status_code == 200  # and once more, later
     assert len(calls(live)) == 1
@@ -80,7 +80,7 @@ def test_a_replayed_slash_command_runs_once(live: RunningApp, fake_slack: FakeSl
 def test_the_same_click_twice_is_one_status_update(
     live: RunningApp, fake_slack: FakeSlack, sim: Sim
 ) -> None:
-    live.interact(submit_call(live))
+    live.interact(submit_call())
     settle(live.runtime)
     (card,) = card_calls(fake_slack)
     (call,) = calls(live)

@@ -51,7 +51,7 @@ def test_a_call_logged_while_slack_fails_goes_to_front_at_once_and_its_card_late
     live: RunningApp, fake_slack: FakeSlack, sim: Sim
 ) -> None:
     fake_slack.fail_always("chat.postMessage", Fault(500))
-    resp = live.interact(submit_call(live, name="Ada"))
+    resp = live.interact(submit_call(name="Ada"))
     assert resp.status_code == 200 and resp.text == ""
     (call,) = calls(live)  # stored in the ack
     # Front hears of it now: nothing waits on the card.
@@ -90,7 +90,7 @@ def test_a_call_logged_while_slack_fails_goes_to_front_at_once_and_its_card_late
 def test_a_card_leaves_queued_when_delivered_though_its_update_first_failed(
     live: RunningApp, fake_slack: FakeSlack
 ) -> None:
-    live.interact(submit_call(live))
+    live.interact(submit_call())
     settle(live.runtime)
     (card,) = card_calls(fake_slack)
     assert "Queued for Front" in json.dumps(card["blocks"])
@@ -133,7 +133,7 @@ def test_logmsg_keeps_what_was_typed_through_an_outage(
 def test_a_failure_alert_whose_post_failed_is_posted_once_slack_answers(
     live: RunningApp, fake_slack: FakeSlack, sim: Sim
 ) -> None:
-    live.interact(submit_call(live))
+    live.interact(submit_call())
     deliver(live.runtime)
     (call,) = calls(live)
     (card,) = card_calls(fake_slack)
