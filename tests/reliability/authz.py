@@ -12,13 +12,17 @@ from typing import Any
 import httpx
 import pytest
 from slack_bolt.async_app import AsyncApp
+from sqlmodel import select
 
+from bot.features.admin import service as admin_service
 from bot.runtime import Runtime
 from bot.server import build_slack_app
-from storage.models import Call, LoggedMessage
+from storage.engine import session_scope
+from storage.models import Call, DeliveryAlert, Direction, LoggedMessage, MessageTemplate, OutboxRow
 from tests.helpers.app import RunningApp
+from tests.helpers.delivery import deliver, settle
 from tests.helpers.fake_slack import FakeSlack
-from tests.reliability.flows import wait_until
+from tests.reliability.flows import calls, message_payload, open_logmsg, submit_call, wait_until
 
 # Listener kinds whose registrations are enumerated (events are not actions of a person).
 KINDS = ("command", "action", "view", "shortcut")
@@ -41,6 +45,8 @@ class World:
 
 
 def _key(kind: str, constraint: Any) -> str:
+    if isinstance(constraint, dict):  # {"type": "message_action", "callback_id": …}
+        constraint = constraint.get("callback_id") or constraint.get("action_id")
     if isinstance(constraint, re.Pattern):
         return f"{kind}:{constraint.pattern}"
     return f"{kind}:{constraint}"
@@ -100,3 +106,28 @@ def shown(w: World, fragment: str) -> None:
         return any(fragment in json.dumps(v) for v in views)
 
     wait_until(modal, timeout=10, what=f"a modal saying {fragment!r}")
+
+
+def populate(live: RunningApp, fake_slack: FakeSlack) -> World:
+    """T1's rows of every kind: a call with its card, a /logmsg message sent to a customer
+    (whose delivery failed, so an alert exists), a template."""
+    live.interact(submit_call())
+    form = open_logmsg(live, fake_slack)
+    live.interact(message_payload(form, direction="outbound", body="Your quote"))
+    settle(live.runtime)
+    with session_scope(live.runtime.engine) as s:
+        admin_service.save_template(
+            s, team_id="T1", slack_channel_id="C1", user_id="U1", name="Hi", body="Hi {{name}}"
+        )
+        row = s.exec(select(OutboxRow).where(OutboxRow.operation == "sync_outbound_message")).one()
+        row.payload = {**row.payload, "body": 42}  # Front refuses it: an alert for T1
+        s.add(row)
+    deliver(live.runtime)
+    with session_scope(live.runtime.engine, readonly=True) as s:
+        message = s.exec(select(LoggedMessage)).one()
+        alert = s.exec(select(DeliveryAlert)).one()
+        template_id = s.exec(select(MessageTemplate.id)).one()
+    (call,) = calls(live)
+    assert call.card_ts and message.card_ts and message.direction == Direction.outbound
+    assert template_id is not None and alert.id is not None
+    return World(live, fake_slack, call, message, template_id, alert.id)

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from sqlmodel import SQLModel, select
 
-from bot.features.admin import service as admin_service
 from bot.features.admin.commands import SUBCOMMANDS
 from bot.features.admin.views import TemplateMeta
 from bot.features.alerts.views import AlertButton
@@ -37,12 +36,19 @@ from storage.models import (
 from tests.calls.payloads import call_values
 from tests.delivery.conftest import APP_SECRET, APP_UID
 from tests.helpers.app import RunningApp
-from tests.helpers.delivery import deliver, settle
-from tests.helpers.fake_slack import FakeSlack, running_fake_slack
+from tests.helpers.delivery import settle
+from tests.helpers.fake_slack import running_fake_slack
 from tests.messages.payloads import block_actions, form_values, message_action, view_submission
-from tests.reliability.authz import World, expect_errors, registered_listeners, shown, told
+from tests.reliability.authz import (
+    World,
+    expect_errors,
+    populate,
+    registered_listeners,
+    shown,
+    told,
+)
 from tests.reliability.conftest import live_app
-from tests.reliability.flows import calls, message_payload, open_logmsg, submit_call, wait_until
+from tests.reliability.flows import wait_until
 
 MEMBER = {"user_id": "U2", "team": "T1"}  # of the workspace whose rows these are
 OTHER = {"user_id": "V1", "team": "T2"}  # an admin of another workspace
@@ -60,30 +66,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     url = f"sqlite:///{tmp_path_factory.mktemp('authz') / 'switchboard.db'}"
     with running_fake_slack() as fake, running_simulator(SIM) as (front_url, _state):
         with live_app(url, fake, front_url) as app:
-            yield _populate(app, fake)
-
-
-def _populate(live: RunningApp, fake_slack: FakeSlack) -> World:
-    live.interact(submit_call())
-    form = open_logmsg(live, fake_slack)
-    live.interact(message_payload(form, direction="outbound", body="Your quote"))
-    settle(live.runtime)
-    with session_scope(live.runtime.engine) as s:
-        admin_service.save_template(
-            s, team_id="T1", slack_channel_id="C1", user_id="U1", name="Hi", body="Hi {{name}}"
-        )
-        row = s.exec(select(OutboxRow).where(OutboxRow.operation == "sync_outbound_message")).one()
-        row.payload = {**row.payload, "body": 42}  # Front refuses it: an alert for T1
-        s.add(row)
-    deliver(live.runtime)
-    with session_scope(live.runtime.engine, readonly=True) as s:
-        message = s.exec(select(LoggedMessage)).one()
-        alert = s.exec(select(DeliveryAlert)).one()
-        template_id = s.exec(select(MessageTemplate.id)).one()
-    (call,) = calls(live)
-    assert call.card_ts and message.card_ts and message.direction == Direction.outbound
-    assert template_id is not None and alert.id is not None
-    return World(live, fake_slack, call, message, template_id, alert.id)
+            yield populate(app, fake)
 
 
 TABLES: tuple[type[SQLModel], ...] = (
