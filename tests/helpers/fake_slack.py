@@ -41,6 +41,8 @@ class SlackCall:
     # The HTTP status answered (set once decided) and whether Slack said `ok`.
     status: int = 0
     ok: bool = False
+    # The answer has been written back (after any latency).
+    answered: bool = False
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,7 @@ def running_fake_slack() -> Iterator[FakeSlack]:
             if delay:
                 time.sleep(delay)
             self._reply(status, json.dumps(answer).encode(), headers=extra)
+            call.answered = True
 
         do_GET = _handle
         do_POST = _handle

@@ -40,10 +40,12 @@ def test_acked_submissions_survive_a_sigterm_and_reach_front_and_slack_once(
     with ThreadPoolExecutor(4) as pool:
         acked = list(pool.map(lambda n: submit(serve.base_url, n), range(SUBMISSIONS)))
     assert all(acked), f"{acked.count(False)} submissions not acknowledged"
-    took = serve.signal(signal.SIGTERM)  # at once: most cards are still to post
+    # Stopped at once, while Slack is still answering card posts (some not even sent).
+    answered = sum(1 for c in fake_slack.calls if c.method == "chat.postMessage" and c.answered)
+    assert answered < SUBMISSIONS, "every card was posted before the stop: nothing was tested"
+    took = serve.signal(signal.SIGTERM)
     assert took < GRACE + 2, f"stopped in {took:.1f} s"
     posted_before = len(card_calls(fake_slack))
-    assert posted_before < SUBMISSIONS, "every card went before the stop: nothing was tested"
 
     serve.start()
     try:
@@ -61,4 +63,4 @@ def test_acked_submissions_survive_a_sigterm_and_reach_front_and_slack_once(
     assert t.front == dict.fromkeys(names, 1), t.front
     assert t.cards == dict.fromkeys(names, 1), t.cards
     assert "Traceback" not in serve.logs()
-    print(f"cards posted before the stop: {posted_before}/{SUBMISSIONS}")
+    print(f"cards answered at the stop: {answered}, sent by then: {posted_before}/{SUBMISSIONS}")
