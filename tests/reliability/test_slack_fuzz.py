@@ -67,6 +67,9 @@ def quiet(w: World, still: float = 0.5, timeout: float = 30.0) -> None:
     settle(w.app.runtime)
 
 
+# The app runs in threads of this process and draws from `random` (retry jitter) while
+# examples are being generated: Hypothesis would take that for the strategies' doing.
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 def test_generated_signed_requests_never_get_a_5xx_or_a_traceback(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
