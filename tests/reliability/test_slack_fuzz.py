@@ -24,6 +24,7 @@ from tests.helpers.fake_slack import running_fake_slack
 from tests.helpers.slack_signing import signed_headers
 from tests.reliability.authz import World, populate
 from tests.reliability.conftest import live_app
+from tests.reliability.flows import posts
 from tests.reliability.slack_strategies import Request, slack_requests
 from tests.reliability.test_authorization import SIM
 
@@ -112,5 +113,9 @@ def test_generated_signed_requests_never_get_a_5xx_or_a_traceback(
     assert server_errors == []
     assert tracebacks(caplog) == []
     # The requests reached the listeners, not only Bolt's door.
-    assert answers.get(200, 0) >= sent * 0.4
+    assert answers.get(200, 0) >= sent // 3
     assert len(world.fake.calls) > sent // 10
+    reached = {c.method for c in world.fake.calls}
+    assert {"views.open", "views.update", "chat.postEphemeral", "chat.postMessage"} <= reached
+    # Nothing they stored is retried for ever: what Slack or the payload refused is given up.
+    assert not [p for p in posts(world.app) if p.status == "pending" and p.attempts > 0]
