@@ -137,7 +137,9 @@ def post_kinds() -> PostKinds:
 
 
 def slack_poster(runtime: Runtime) -> SlackPoster:
-    return SlackPoster(runtime, post_kinds())
+    # FLUSH_CONCURRENCY bounds what a process has in flight to Slack as to Front: what a
+    # crash can cut short (and so post twice) is bounded by it too.
+    return SlackPoster(runtime, post_kinds(), concurrency=runtime.settings.flush_concurrency)
 
 
 def run_worker(settings: Settings) -> None:

@@ -107,6 +107,101 @@ def _json_object(text: str) -> None:
         raise Refused(400, "body is not valid JSON") from None
     if not isinstance(parsed, dict):
         raise Refused(400, "body is not a JSON object")
+    check_fields(parsed)
+
+
+# Fields Bolt reads before any listener, without looking at their type (its context
+# building, its payload helpers and listener matchers): a wrong type there is a 500 with a
+# traceback from inside Bolt. Slack always sends them in these shapes.
+_IDS = ("enterprise", "team", "user", "channel")  # an id, or an object with a text `id`
+_TEXTS = ("type", "subtype", "callback_id", "command", "action_id", "block_id")
+_OBJECTS = ("view", "container", "function_data", "state")
+_NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
+_LISTS = ("authorizations", "actions", "response_urls")
+_VIEW_TEXTS = (
+    *("id", "callback_id", "hash", "private_metadata", "app_installed_team_id"),
+    *("team_id", "root_view_id", "previous_view_id"),
+)
+
+
+def _text_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def check_fields(payload: dict[str, object], depth: int = 0) -> None:
+    """Refuse (400) a payload whose fields Bolt relies on are not of Slack's types."""
+    for key in _IDS:
+        value = payload.get(key)
+        if isinstance(value, dict):
+            value = value.get("id")
+        if not _text_or_none(value):
+            raise Refused(400, f"`{key}` is not an id")
+    for key in _TEXTS:
+        if not _text_or_none(payload.get(key)):
+            raise Refused(400, f"`{key}` is not text")
+    for key in _OBJECTS:
+        if payload.get(key) is not None and not isinstance(payload.get(key), dict):
+            raise Refused(400, f"`{key}` is not an object")
+    for key in (*_LISTS, *_NESTED):
+        value = payload.get(key)
+        items = value if isinstance(value, list) and key in _LISTS else [value]
+        if value is None:
+            continue
+        if key in _LISTS and not isinstance(value, list):
+            raise Refused(400, f"`{key}` is not a list")
+        for item in items:
+            if not isinstance(item, dict):
+                raise Refused(400, f"`{key}` holds something that is not an object")
+            if depth < 3:
+                check_fields(item, depth + 1)
+    view = payload.get("view")
+    if isinstance(view, dict) and not all(_text_or_none(view.get(k)) for k in _VIEW_TEXTS):
+        raise Refused(400, "`view` has a field of the wrong type")
+    if depth == 0:
+        _check_required(payload, view)
+
+
+def _has_id(payload: dict[str, object], key: str) -> bool:
+    value = payload.get(key)
+    return isinstance(value, dict) and isinstance(value.get("id"), str) and bool(value["id"])
+
+
+def _check_required(payload: dict[str, object], view: object) -> None:
+    """What Slack always sends with each kind of request, and listeners read as given."""
+    kind = payload.get("type")
+    interactive = kind in ("block_actions", "message_action", "shortcut", "view_submission")
+    if interactive and not _has_id(payload, "user"):
+        raise Refused(400, f"{kind} without its user")
+    if kind in ("block_actions", "message_action", "shortcut"):
+        if not isinstance(payload.get("trigger_id"), str):
+            raise Refused(400, f"{kind} without a trigger_id")
+    if kind == "block_actions":
+        actions = payload.get("actions")
+        if not actions or not isinstance(actions, list) or "action_id" not in actions[0]:
+            raise Refused(400, "block_actions without an action")
+        if not all(_text_or_none(a.get("value")) for a in actions):  # a button's is text
+            raise Refused(400, "an action's value is not text")
+    if kind == "message_action":
+        message = payload.get("message")
+        has_ts = isinstance(message, dict) and isinstance(message.get("ts"), str)
+        if not (has_ts and _has_id(payload, "channel") and _has_id(payload, "team")):
+            raise Refused(400, "message_action without its message, channel or team")
+    if kind in ("view_submission", "view_closed"):
+        if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
+            raise Refused(400, f"{kind} without a view")
+    if kind == "event_callback":
+        event = payload.get("event")
+        if not isinstance(event, dict) or not isinstance(payload.get("team_id"), str):
+            raise Refused(400, "event_callback without its event or team")
+
+
+# A slash command always carries these (Slack's form fields), non-empty.
+COMMAND_FIELDS = ("command", "team_id", "user_id", "channel_id", "trigger_id")
+
+
+def _check_command(fields: dict[str, str]) -> None:
+    if "command" in fields and not all(fields.get(k) for k in COMMAND_FIELDS):
+        raise Refused(400, "slash command without its team, user, channel or trigger")
 
 
 def check_shape(body: bytes, content_type: str | None) -> None:
@@ -121,10 +216,13 @@ def check_shape(body: bytes, content_type: str | None) -> None:
     media_type = content_type.split(";")[0] if content_type else None
     if media_type == "application/json" or text.startswith("{"):
         _json_object(text)
-    elif "payload" in text:
-        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+    else:
+        fields = dict(parse_qsl(text, keep_blank_values=True))
+        payload = fields.get("payload") if "payload" in text else None
         if payload is not None:
             _json_object(payload)
+        else:
+            _check_command(fields)
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:

@@ -49,7 +49,12 @@ def _migrated_engines() -> Iterator[dict[str, Engine]]:
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest) -> str:
     """A migrated database, emptied before each test; both backends when PostgreSQL is set."""
-    name = request.param
+    return migrated_database(request, request.param)
+
+
+def migrated_database(request: pytest.FixtureRequest, name: str) -> str:
+    """The `name` ("sqlite" or "postgres") session database, migrated and emptied. A test
+    module where the backend makes no difference overrides `database_url` with it."""
     url: str = request.getfixturevalue(f"{name}_url")
     engines: dict[str, Engine] = request.getfixturevalue("_migrated_engines")
     if name not in engines:

@@ -142,11 +142,21 @@ class DeliveryScheduler:
         `stop()` waits what is left of it. Event loop thread only."""
         if self._deadline is None:
             self._deadline = asyncio.get_running_loop().time() + self.grace
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        if self._scheduler is not None and self._scheduler.running:
+            # No new ticks. Not shut down here: APScheduler's shutdown cancels a tick it
+            # has just started, and logs that as a failed job with a traceback (`stop`).
+            self._scheduler.pause()
         self._loop = None  # wake() is a no-op from now on
         self.flusher.stop()
+
+    async def _end_ticks(self) -> None:
+        """Shut APScheduler down once a tick started before the pause has run (a tick
+        takes one step of the loop: it only triggers a flush)."""
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            for _ in range(3):
+                await asyncio.sleep(0)
+            scheduler.shutdown(wait=False)
 
     async def stop(self, *, grace: float | None = None) -> None:
         """Stop ticking; sends in flight finish within the grace (the rest are cut short and
@@ -155,6 +165,7 @@ class DeliveryScheduler:
         if grace is not None and self._deadline is None:
             self._deadline = loop.time() + grace
         self.begin_stop()
+        await self._end_ticks()
         assert self._deadline is not None
         task = self._task
         if task is not None and not task.done():

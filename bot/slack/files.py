@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import UserError
@@ -83,8 +83,13 @@ def parse_files(raw: object) -> list[SlackFile]:
     """Slack file objects from a payload; tombstones (deleted files) are left out."""
     if not isinstance(raw, list):
         return []
-    files = [SlackFile.model_validate(f) for f in raw if isinstance(f, dict) and f.get("id")]
-    return [f for f in files if f.mode != "tombstone" and f.download_url]
+    files: list[SlackFile] = []
+    for item in raw:
+        try:
+            files.append(SlackFile.model_validate(item))
+        except ValidationError:  # not a file object of Slack's: nothing to fetch
+            continue
+    return [f for f in files if f.id and f.mode != "tombstone" and f.download_url]
 
 
 def _slack_host(host: str) -> bool:

@@ -30,7 +30,7 @@ async def user(
     runtime: Runtime, client: AsyncWebClient, user_id: str | None
 ) -> dict[str, Any] | None:
     """users.info's user, or None when Slack does not say."""
-    if not user_id:
+    if not isinstance(user_id, str) or not user_id:  # a payload's field may be anything
         return None
     key = (client.token or "", user_id)
     found = runtime.caches.users.get(key)

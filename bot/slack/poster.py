@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import aiohttp
+from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import OperationalError
@@ -127,6 +128,8 @@ def classify(exc: BaseException, attempts: int) -> _Outcome:
         return _Outcome(False, error=error, final=True)
     if isinstance(exc, UserError):
         return _Outcome(False, error=str(exc), final=True)
+    if isinstance(exc, ValidationError):  # what the post carries is not what it should be
+        return _Outcome(False, error=f"malformed: {exc.errors()[0].get('msg', '')}", final=True)
     if isinstance(exc, SlackClientError | aiohttp.ClientError | TimeoutError | OSError):
         return _Outcome(False, error=f"{type(exc).__name__}: {exc}"[:300], after=backoff)
     return _Outcome(False, error=f"{type(exc).__name__}: {exc}"[:300], after=backoff)

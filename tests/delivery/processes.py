@@ -13,6 +13,7 @@ from typing import Any
 
 from tests.delivery.conftest import APP_SECRET, APP_UID
 from tests.helpers.fake_slack import BOT_TOKEN
+from tests.helpers.processes import checkout_env
 from tests.helpers.slack_signing import SIGNING_SECRET
 
 _OURS = ("SLACK_", "FRONT_", "OUTBOX_", "FLUSH_", "DATABASE_URL")
@@ -37,11 +38,12 @@ def process_env(
 
 
 def start_worker(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    """`switchboard worker`, as a deployment runs it (cwd has no .env)."""
+    """`switchboard worker`, as a deployment runs it (cwd has no .env), running this
+    checkout's code whatever else is installed."""
     log = open(cwd / f"worker-{len(list(cwd.glob('worker-*.log')))}.log", "wb")  # noqa: SIM115
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "worker", "--log-level", "warning"],
-        env=env,
+        env=checkout_env(env),
         cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -54,7 +56,7 @@ def start_flusher(env: dict[str, str], cwd: Path, go_file: Path) -> subprocess.P
     `go_file`."""
     return subprocess.Popen(
         [sys.executable, "-m", "tests.delivery.processes", str(go_file)],
-        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        env=checkout_env(env),
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -6,25 +6,36 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from bot.core import slack_posts
 from bot.core.uow import read
 from bot.delivery.flusher import Flusher, FlushStats
 from bot.runtime import Runtime
 from bot.server import delivery_hooks, slack_poster
 from storage.engine import session_scope
-from storage.models import SlackPost, SlackPostStatus
+from storage.models import SlackPost, SlackPostStatus, utcnow
 
 SETTLE_SECONDS = 10.0
 
 
+def _waiting(session: Session) -> int:
+    """Posts that can go now, or are going: each lane's first open post, when it is due
+    or being sent (what waits behind a post backing off waits with it)."""
+    heads: dict[str, SlackPost] = {}
+    query = select(SlackPost).where(col(SlackPost.status).in_(("pending", "sending")))
+    for post in session.exec(query.order_by(col(SlackPost.id))):
+        heads.setdefault(post.lane, post)
+    now = utcnow()
+    return sum(1 for p in heads.values() if p.status == "sending" or p.next_attempt_at <= now)
+
+
 async def settle_posts(runtime: Runtime, timeout: float = SETTLE_SECONDS) -> None:
-    """Post what is queued for Slack until nothing is pending (another process's poster
-    may hold some: wait for those too)."""
+    """Post what is queued for Slack until nothing more can go now (another process's
+    poster may hold some: wait for those too). A post backing off after a failure, and
+    the posts of its lane behind it, are left for later."""
     poster = slack_poster(runtime)
     deadline = asyncio.get_running_loop().time() + timeout
-    while await read(runtime, slack_posts.due_count):
+    while await read(runtime, _waiting):
         await poster.flush()
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("Slack posts still pending")

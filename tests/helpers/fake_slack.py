@@ -8,12 +8,19 @@ Slack's do now: `files.getUploadURLExternal` gives a URL on this server, the byt
 POSTed there, `files.completeUploadExternal` shares them (`uploaded()` lists them).
 Messages added with `add_message` are what `conversations.history` and
 `conversations.replies` answer.
+
+Faults, changeable while running: `slow(method, seconds)` delays a method's answers;
+`fail(method, *faults)` answers its next calls with HTTP errors (a 5xx, or a 429 with
+`Retry-After`), `fail_always(method, fault)` until `recover(method)`; `error_rate` (with
+`seed`) answers that share of every Web API call with a 500. A call is recorded when it
+arrives, as Slack acts on it then: one cut short by its client still counts.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +42,26 @@ class SlackCall:
     method: str
     args: dict[str, Any]
     token: str | None
+    # The HTTP status answered (set once decided) and whether Slack said `ok`.
+    status: int = 0
+    ok: bool = False
+    # The answer has been written back (after any latency).
+    answered: bool = False
+
+
+@dataclass(frozen=True)
+class Fault:
+    """An HTTP error answer: `Fault(500)`, or `Fault(429, retry_after=30)`."""
+
+    status: int
+    retry_after: int | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
+    def body(self) -> dict[str, Any]:
+        error = "ratelimited" if self.status == 429 else "internal_error"
+        return {"ok": False, "error": error}
 
 
 @dataclass
@@ -53,6 +80,12 @@ class FakeSlack:
     # Upload URLs given, by file id: filename, announced length, and the bytes received.
     upload_slots: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    # Faults (see the module's docstring).
+    latency: dict[str, float] = field(default_factory=dict)
+    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    down: dict[str, Fault] = field(default_factory=dict)
+    error_rate: float = 0.0
+    _rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     @property
     def api_url(self) -> str:
@@ -60,6 +93,49 @@ class FakeSlack:
 
     def respond(self, method: str, responder: Responder) -> None:
         self.overrides[method] = responder
+
+    def slow(self, method: str, seconds: float) -> None:
+        """Answer `method` after `seconds` (0 to stop)."""
+        with self.lock:
+            self.latency[method] = seconds
+
+    def fail(self, method: str, *faults: Fault) -> None:
+        """Answer the next calls of `method` with these faults, one each, in order."""
+        with self.lock:
+            self.faults.setdefault(method, []).extend(faults)
+
+    def fail_always(self, method: str, fault: Fault) -> None:
+        """Answer every call of `method` with `fault` until `recover(method)`."""
+        with self.lock:
+            self.down[method] = fault
+
+    def recover(self, method: str | None = None) -> None:
+        """`method` (every method when None) answers normally again."""
+        with self.lock:
+            for table in (self.faults, self.down):
+                for name in [method] if method else list(table):
+                    table.pop(name, None)
+
+    def set_error_rate(self, rate: float, seed: int = 0) -> None:
+        """Answer this share of every Web API call with a 500 (reproducible with `seed`)."""
+        with self.lock:
+            self.error_rate, self._rng = rate, random.Random(seed)
+
+    def _fault_for(self, method: str) -> Fault | None:
+        with self.lock:
+            queued = self.faults.get(method)
+            if queued:
+                return queued.pop(0)
+            if method in self.down:
+                return self.down[method]
+            if self.error_rate and self._rng.random() < self.error_rate:
+                return Fault(500)
+            return None
+
+    def succeeded(self, method: str) -> list[dict[str, Any]]:
+        """Arguments of the calls of `method` that Slack answered `ok`."""
+        with self.lock:
+            return [c.args for c in self.calls if c.method == method and c.ok]
 
     def add_user(
         self,
@@ -319,14 +395,27 @@ def running_fake_slack() -> Iterator[FakeSlack]:
             method = path.removeprefix("/api/")
             args = _parse_args(self, body)
             token = token or args.get("token")
+            call = SlackCall(method, args, token)
             with fake.lock:
-                fake.calls.append(SlackCall(method, args, token))
-            if token not in fake.tokens and method not in ("oauth.v2.access", "api.test"):
-                answer: dict[str, Any] = {"ok": False, "error": "invalid_auth"}
+                fake.calls.append(call)
+            fault = fake._fault_for(method)
+            status = 200
+            extra: dict[str, str] = {}
+            if fault is not None:
+                status, answer, extra = fault.status, fault.body(), fault.headers()
+            elif token not in fake.tokens and method not in ("oauth.v2.access", "api.test"):
+                answer = {"ok": False, "error": "invalid_auth"}
             else:
                 answer = fake.answer(method, args)
-            extra = {"x-oauth-scopes": ",".join(fake.granted_scopes)} if answer.get("ok") else {}
-            self._reply(200, json.dumps(answer).encode(), headers=extra)
+            if status == 200 and answer.get("ok"):
+                extra = {"x-oauth-scopes": ",".join(fake.granted_scopes)}
+            with fake.lock:
+                call.status, call.ok = status, status == 200 and bool(answer.get("ok"))
+                delay = fake.latency.get(method, 0.0)
+            if delay:
+                time.sleep(delay)
+            self._reply(status, json.dumps(answer).encode(), headers=extra)
+            call.answered = True
 
         do_GET = _handle
         do_POST = _handle

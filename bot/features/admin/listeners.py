@@ -33,7 +33,7 @@ from bot.slack.permissions import require_admin
 async def app_home_opened(
     event: dict[str, Any], body: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
 ) -> None:
-    if event.get("tab") not in (None, "home"):
+    if event.get("tab") not in (None, "home") or not isinstance(event.get("user"), str):
         return
     runtime: Runtime = context["runtime"]
     # Slack re-sends an event it thinks failed: its id is stored with the snapshot's

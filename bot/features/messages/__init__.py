@@ -22,7 +22,9 @@ from bot.slack.poster import PostKinds
 
 
 def register(app: AsyncApp) -> None:
-    app.shortcut(MessageIds.shortcut)(listeners.log_to_front)
+    app.shortcut({"type": "message_action", "callback_id": MessageIds.shortcut})(
+        listeners.log_to_front
+    )
     app.command("/logmsg")(listeners.logmsg_command)
     app.view(MessageIds.form_view)(submit.form_submitted)
     app.action(MessageIds.add_message)(listeners.add_message_clicked)
