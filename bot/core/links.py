@@ -54,11 +54,23 @@ def require_link(session: Session, *, team_id: str, slack_channel_id: str) -> Ch
 def connect(
     session: Session, *, team_id: str, slack_channel_id: str, front_channel_id: str, user_id: str
 ) -> ChannelLink:
-    """Link (or re-link) a Slack channel to a Front channel."""
+    """Link (or re-link) a Slack channel to a Front channel. A Front channel another
+    workspace uses stays theirs: the deployment's Channel API credentials would otherwise
+    let one workspace write into another's Front channel by typing its id."""
     if front_channels.is_removed(session, front_channel_id=front_channel_id):
         raise UserError(
             f"Front removed the channel `{escape(front_channel_id)}`. Add it to this app again in "
             "Front first (Front then tells Switchboard), then connect it here."
+        )
+    other = session.exec(
+        select(ChannelLink).where(
+            ChannelLink.front_channel_id == front_channel_id, ChannelLink.team_id != team_id
+        )
+    ).first()
+    if other is not None:
+        raise UserError(
+            f"The Front channel `{escape(front_channel_id)}` is connected to another Slack "
+            "workspace. Pick a channel that belongs to this one."
         )
     ensure_workspace(session, team_id=team_id)
     link = get_link(session, team_id=team_id, slack_channel_id=slack_channel_id)

@@ -8,16 +8,26 @@ say no and store nothing. A listener registered without a case here fails
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from sqlmodel import SQLModel, select
 
+from bot.features.admin.channel_views import ConnectIds, ConnectMeta
 from bot.features.admin.commands import SUBCOMMANDS
 from bot.features.admin.views import TemplateMeta
 from bot.features.alerts.views import AlertButton
-from bot.features.calls.ids import CallFormMeta, CallIds, CallModalMeta, CallRef, RecordingOffer
+from bot.features.calls.ids import (
+    CallFormMeta,
+    CallIds,
+    CallModalMeta,
+    CallRef,
+    CallTimeMeta,
+    RecordingOffer,
+    TimeRef,
+)
 from bot.features.calls.ids import TransferRef as Transfer
 from bot.features.messages.ids import FormMeta, MarkFailedMeta, MessageIds
 from bot.frontsim import SimConfig, running_simulator
@@ -33,8 +43,9 @@ from storage.models import (
     ThreadLink,
     Workspace,
 )
-from tests.calls.payloads import call_values
+from tests.calls.payloads import call_values, time_values
 from tests.delivery.conftest import APP_SECRET, APP_UID
+from tests.delivery.conftest import CHANNEL as T1_FRONT_CHANNEL
 from tests.helpers.app import RunningApp
 from tests.helpers.delivery import settle
 from tests.helpers.fake_slack import running_fake_slack
@@ -212,6 +223,37 @@ def _thread_recording(w: World) -> None:
     told(w, "V1", NO_CALL)
 
 
+@case(f"action:{CallIds.edit}")
+def _edit(w: World) -> None:
+    w.app.interact(_card_click(w, CallIds.edit, _ref(w), OTHER))
+    shown(w, NO_CALL)
+
+
+def _time_values() -> dict[str, Any]:
+    return time_values("connected", int(time.time()) - 1)
+
+
+@case(f"action:{CallIds.set_time}")
+def _set_time(w: World) -> None:
+    ref = TimeRef(
+        external_call_id=w.call.external_call_id,
+        version=w.call.version,
+        status=w.call.status,
+        since=int(time.time()) - 60,
+    )
+    click = _card_click(w, CallIds.set_time, ref.model_dump_json(), OTHER)
+    _opens_then_refused(w, click, _time_values())
+
+
+@case(f"view:{CallIds.time_view}")
+def _time_view(w: World) -> None:
+    meta = CallTimeMeta(
+        channel_id="C1", external_call_id=w.call.external_call_id, version=w.call.version
+    )
+    view = modal(CallIds.time_view, meta.model_dump_json())
+    expect_errors(w.app.interact(view_submission(view, _time_values(), **OTHER)), NO_CALL)
+
+
 # Messages ----------------------------------------------------------------------------
 
 
@@ -248,6 +290,18 @@ def _add_message(w: World) -> None:
     shown(w, "not a Front conversation")
 
 
+@case(f"action:{MessageIds.template_input}")
+def _template_picked(w: World) -> None:
+    # The log form's template select, in a form whose metadata names T1's channel.
+    meta = FormMeta(source="logmsg", team_id="T1", channel_id="C1")
+    view = {"id": "VFORM", **modal(MessageIds.form_view, meta.model_dump_json())}
+    click = block_actions(MessageIds.template_input, view=view, **OTHER)
+    click["actions"][0]["selected_option"] = {"value": str(w.template_id)}
+    w.app.interact(click)
+    told(w, "V1", "no longer offered")
+    assert not w.calls("views.update")
+
+
 MARK = {MessageIds.reason_block: {MessageIds.reason_input: text_value("bounced")}}
 NO_MESSAGE = "no record of this message"
 
@@ -271,7 +325,12 @@ def _mark_failed_view(w: World) -> None:
 
 # Admin -------------------------------------------------------------------------------
 
-SUBCOMMAND_ARGS = {"connect": "cha_mine", "status": "offline", "alerts": "C0ALERTS"}
+SUBCOMMAND_ARGS = {
+    "connect": "cha_mine",
+    "status": "offline",
+    "alerts": "C0ALERTS",
+    "capture": "on",
+}
 PUBLIC_SUBCOMMANDS = {"help"}
 
 
@@ -285,10 +344,30 @@ def _switchboard(w: World) -> None:
         else:
             assert NOT_ADMIN in resp.json()["text"], (name, resp.text)
     # Another workspace's admin, in a channel T1 linked: T1's link is not theirs.
-    for name in ("disconnect", "status"):
+    for name in ("disconnect", "status", "capture"):
         text = f"{name} {SUBCOMMAND_ARGS.get(name, '')}".strip()
         resp = w.app.command("/switchboard", text, user_id="V1", team_id="T2")
         assert "not connected to Front yet" in resp.json()["text"], (name, resp.text)
+    # Nor is T1's Front channel, typed by id from a channel of T2's.
+    resp = w.app.command(
+        "/switchboard", f"connect {T1_FRONT_CHANNEL}", user_id="V1", team_id="T2", channel_id="C9"
+    )
+    assert "connected to another Slack workspace" in resp.json()["text"], resp.text
+
+
+CONNECT = {ConnectIds.manual_block: {ConnectIds.manual_input: text_value(T1_FRONT_CHANNEL)}}
+
+
+@case(f"view:{ConnectIds.view}")
+def _connect_view(w: World) -> None:
+    view = modal(ConnectIds.view, ConnectMeta(channel_id="C1").model_dump_json())
+    expect_errors(w.app.interact(view_submission(view, CONNECT, **MEMBER)), NOT_ADMIN)
+    # The channel comes from the metadata; the workspace from the verified request, and
+    # T1's Front channel is not another workspace's to take.
+    view = modal(ConnectIds.view, ConnectMeta(channel_id="C9").model_dump_json())
+    expect_errors(
+        w.app.interact(view_submission(view, CONNECT, **OTHER)), "another Slack workspace"
+    )
 
 
 def _list_modal(w: World) -> dict[str, Any]:
@@ -378,10 +457,10 @@ def test_every_listener_has_a_case(world: World) -> None:
     found = registered_listeners(world.app.runtime)
     assert found == set(CASES), {"without a case": found - set(CASES), "gone": set(CASES) - found}
     assert ADMIN <= found
-    assert set(SUBCOMMANDS) - PUBLIC_SUBCOMMANDS <= {"connect", "disconnect", "status"} | {
-        "templates",
-        "alerts",
-    }, "a new /switchboard subcommand: add it to _switchboard"
+    known = {"connect", "disconnect", "status", "templates", "alerts", "capture"}
+    assert set(SUBCOMMANDS) - PUBLIC_SUBCOMMANDS <= known, (
+        "a new /switchboard subcommand: add it to _switchboard"
+    )
 
 
 @pytest.mark.parametrize("key", sorted(CASES))

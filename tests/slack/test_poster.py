@@ -105,7 +105,8 @@ async def test_a_lane_waits_for_its_head_while_other_lanes_go_on(
     sender = poster(runtime)
     assert await sender.flush() == 1
     # Slack was down for a1: it waits (retried later, counted), and a2 waits behind it.
-    assert said(fake_slack) == ["a1", "b1"]
+    # Lanes go concurrently: which of a1 and b1 Slack heard first is not an order.
+    assert sorted(said(fake_slack)) == ["a1", "b1"]
     got = posts(runtime)
     assert (got["a1"].status, got["a1"].attempts) == ("pending", 1)
     assert got["a1"].last_error == "service_unavailable"
@@ -116,7 +117,7 @@ async def test_a_lane_waits_for_its_head_while_other_lanes_go_on(
     del fake_slack.overrides["chat.postMessage"]
     due_now(runtime)
     assert await sender.flush() == 2
-    assert said(fake_slack) == ["a1", "b1", "a1", "a2"]
+    assert said(fake_slack)[2:] == ["a1", "a2"]
     assert {p.status for p in posts(runtime).values()} == {"done"}
     assert [text for text, _ in recorded] == ["b1", "a1", "a2"]  # each recorded once, when sent
 
