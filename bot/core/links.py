@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from bot.core import front_channels
 from bot.core.errors import NotLinked, UserError
 from bot.core.mrkdwn import escape
-from storage.models import ChannelLink, Workspace
+from storage.models import ChannelLink, ThreadKind, ThreadLink, Workspace
 
 # Front channel ids (`cha_…`) or a resource alias (`alt:address:…`), as the spec's paths take.
 _FRONT_CHANNEL = re.compile(r"^(cha_[A-Za-z0-9]+|alt:address:\S+)$")
@@ -42,6 +42,43 @@ def get_link(session: Session, *, team_id: str, slack_channel_id: str) -> Channe
             ChannelLink.team_id == team_id, ChannelLink.slack_channel_id == slack_channel_id
         )
     ).first()
+
+
+def thread_link(
+    session: Session, *, team_id: str, channel_id: str, thread_ts: str
+) -> ThreadLink | None:
+    """What a Slack thread is tied to (a call or a Front conversation), if anything."""
+    return session.exec(
+        select(ThreadLink).where(
+            ThreadLink.team_id == team_id,
+            ThreadLink.slack_channel_id == channel_id,
+            ThreadLink.thread_ts == thread_ts,
+        )
+    ).first()
+
+
+def tie_thread(
+    session: Session,
+    *,
+    team_id: str,
+    channel_id: str,
+    thread_ts: str,
+    kind: ThreadKind,
+    external_id: str,
+    front_channel_id: str,
+) -> ThreadLink:
+    """Tie a Slack thread to the call or conversation it began, so follow-ups in it go
+    to the same place in Front."""
+    link = ThreadLink(
+        team_id=team_id,
+        slack_channel_id=channel_id,
+        thread_ts=thread_ts,
+        kind=kind,
+        external_id=external_id,
+        front_channel_id=front_channel_id,
+    )
+    session.add(link)
+    return link
 
 
 def require_link(session: Session, *, team_id: str, slack_channel_id: str) -> ChannelLink:

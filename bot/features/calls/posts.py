@@ -10,9 +10,10 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.core import slack_posts
+from bot.core.links import tie_thread
 from bot.delivery.outbox import call_lane
 from bot.features.calls.legs import root_external_call_id
-from storage.models import Call, OutboxRow, ThreadKind, ThreadLink, utcnow
+from storage.models import Call, OutboxRow, ThreadKind, utcnow
 
 # Slack posts of the calls feature (sent by `bot.features.calls.cards` and `followups`).
 CARD = "call.card"
@@ -91,15 +92,14 @@ def card_posted(session: Session, *, external_call_id: str, ts: str) -> None:
     call.card_ts = ts
     if call.parent_external_call_id == call.external_call_id:
         call.thread_ts = ts
-        session.add(
-            ThreadLink(
-                team_id=call.team_id,
-                slack_channel_id=call.slack_channel_id,
-                thread_ts=ts,
-                kind=ThreadKind.call,
-                external_id=call.external_call_id,
-                front_channel_id=call.front_channel_id,
-            )
+        tie_thread(
+            session,
+            team_id=call.team_id,
+            channel_id=call.slack_channel_id,
+            thread_ts=ts,
+            kind=ThreadKind.call,
+            external_id=call.external_call_id,
+            front_channel_id=call.front_channel_id,
         )
     session.add(call)
     session.execute(

@@ -28,7 +28,7 @@ from sqlmodel import Session
 from bot.core import slack_posts
 from bot.core.errors import AlreadyHandled
 from bot.core.events import key_of, remember
-from bot.core.links import CaptureMode, get_link
+from bot.core.links import CaptureMode, get_link, thread_link
 from bot.core.uow import in_transaction, read
 from bot.features.messages import service
 from bot.features.messages.drafts import ts_value
@@ -119,7 +119,7 @@ def store_message(
             # Tied otherwise (a call's thread, a conversation logged by hand), or older
             # than capture: not captured. Else its root was not seen (its event comes
             # later, or was lost): the post reads it from Slack and decides.
-            tied = service.thread_link(session, team_id=team_id, channel_id=channel, thread_ts=root)
+            tied = thread_link(session, team_id=team_id, channel_id=channel, thread_ts=root)
             since = link.capture_since.timestamp() if link.capture_since else 0.0
             if tied is not None or ts_value(root) < since:
                 return False

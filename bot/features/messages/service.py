@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.core import front_channels, slack_posts
 from bot.core.errors import UserError
-from bot.core.links import get_link, require_link
+from bot.core.links import get_link, require_link, thread_link, tie_thread
 from bot.core.mrkdwn import escape
 from bot.delivery.outbox import SlackContext, conversation_lane, enqueue
 from bot.features.messages.drafts import (
@@ -37,7 +37,6 @@ from storage.models import (
     LoggedMessage,
     OutboxRow,
     ThreadKind,
-    ThreadLink,
     utcnow,
 )
 
@@ -63,18 +62,6 @@ def find_card(session: Session, *, team_id: str, channel_id: str, ts: str) -> Lo
             LoggedMessage.team_id == team_id,
             LoggedMessage.slack_channel_id == channel_id,
             LoggedMessage.card_ts == ts,
-        )
-    ).first()
-
-
-def thread_link(
-    session: Session, *, team_id: str, channel_id: str, thread_ts: str
-) -> ThreadLink | None:
-    return session.exec(
-        select(ThreadLink).where(
-            ThreadLink.team_id == team_id,
-            ThreadLink.slack_channel_id == channel_id,
-            ThreadLink.thread_ts == thread_ts,
         )
     ).first()
 
@@ -178,15 +165,14 @@ def log_message(session: Session, *, draft: MessageDraft) -> LogOutcome:
             draft.team_id, draft.channel_id, draft.root_ts or draft.ts
         )
         if link is None and draft.root_ts is not None:
-            session.add(
-                ThreadLink(
-                    team_id=draft.team_id,
-                    slack_channel_id=draft.channel_id,
-                    thread_ts=draft.root_ts,
-                    kind=ThreadKind.conversation,
-                    external_id=conversation_id,
-                    front_channel_id=front_channel_id,
-                )
+            tie_thread(
+                session,
+                team_id=draft.team_id,
+                channel_id=draft.channel_id,
+                thread_ts=draft.root_ts,
+                kind=ThreadKind.conversation,
+                external_id=conversation_id,
+                front_channel_id=front_channel_id,
             )
         # A call's thread stays tied to its call: messages logged in it still share one
         # conversation (derived from the thread), without a second link.
@@ -358,15 +344,14 @@ def card_posted(session: Session, *, external_id: str, ts: str) -> LoggedMessage
     message.card_ts = ts
     if message.thread_ts is None:
         message.thread_ts = ts
-        session.add(
-            ThreadLink(
-                team_id=message.team_id,
-                slack_channel_id=message.slack_channel_id,
-                thread_ts=ts,
-                kind=ThreadKind.conversation,
-                external_id=message.external_conversation_id,
-                front_channel_id=message.front_channel_id,
-            )
+        tie_thread(
+            session,
+            team_id=message.team_id,
+            channel_id=message.slack_channel_id,
+            thread_ts=ts,
+            kind=ThreadKind.conversation,
+            external_id=message.external_conversation_id,
+            front_channel_id=message.front_channel_id,
         )
     session.add(message)
     return message
