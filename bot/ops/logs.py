@@ -118,3 +118,5 @@ def setup_logging(level: str = "info", fmt: str = "text", *, stream: Any = None)
     if level != "debug":
         # APScheduler logs every tick (every FLUSH_INTERVAL_SECONDS) at INFO.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        # Alembic names each of its plugins at every start: nothing an operator acts on.
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
