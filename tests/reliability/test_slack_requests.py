@@ -122,8 +122,20 @@ def test_timestamps_no_http_client_would_send_are_refused_too(ts: str) -> None:
 
 
 def test_a_future_timestamp_is_401(app: RunningApp) -> None:
+    # Well past the window: the request may reach the server a second or two later.
     body = command_body("/switchboard", "help")
-    assert post(app, body, ts=str(int(time.time()) + 301)).status_code == 401
+    assert post(app, body, ts=str(int(time.time()) + 330)).status_code == 401
+
+
+def test_the_window_is_five_minutes_either_way() -> None:
+    from bot.slack_requests import Refused, check_headers
+
+    sig, now = "v0=" + "0" * 64, 1_700_000_000.0
+    for ts in (now - 300, now + 300):
+        check_headers(str(int(ts)), sig, now=now)
+    for ts in (now - 301, now + 301):
+        with pytest.raises(Refused):
+            check_headers(str(int(ts)), sig, now=now)
 
 
 def test_no_middleware_or_listener_runs_for_an_unverified_event(
