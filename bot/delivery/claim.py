@@ -16,16 +16,12 @@ lease (owner, expiry) before any HTTP call:
 `next_attempt_at` of a `sending` row is its lease expiry: one condition ("due") covers
 both pending rows and rows of a process that died.
 
-Claims are fair between workspaces: rows are not taken in id order across the table (a
-workspace with thousands of rows due, or retrying, would fill every claim), but in turns
-between the workspaces that have a row to send, oldest waiting row first, each taking
-no more than its pacing tokens allow. One workspace's backlog or failures then delay
-another's rows by nothing beyond that workspace's own pacing.
+Claims are fair between workspaces: they take rows in turns between the workspaces with
+a row to send, each within its pacing tokens (see `turns`).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,79 +31,16 @@ from sqlalchemy import bindparam, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from bot.delivery import pacing
+from bot.delivery.turns import TIME, candidates, is_pg, ready_teams, take_in_turns
 from storage.models import (
-    OUTBOX_OPEN_SQL,
-    OUTBOX_TODO_SQL,
     OutboxFile,
     OutboxPace,
     OutboxRow,
     OutboxStatus,
     utcnow,
 )
-
-# The statuses below are written as literals (not bound parameters): SQLite uses a
-# partial index only when the query repeats its predicate, constants included.
-_CANDIDATES = f"""
-SELECT o.id, o.team_id FROM outbox AS o {{index_hint}}
-WHERE o.{OUTBOX_TODO_SQL}
-  AND o.next_attempt_at <= :now
-  AND NOT EXISTS (
-    SELECT 1 FROM outbox AS p
-    WHERE p.lane = o.lane AND p.id < o.id AND p.{OUTBOX_OPEN_SQL}
-  )
-  {{team_filter}}
-ORDER BY o.id
-LIMIT :limit
-{{lock}}
-"""
-
-_ONE_TEAM = "AND o.team_id = :team_id"
-
-# Workspaces with unfinished rows, found by hopping through the index from one team_id to
-# the next (a loose index scan: as many steps as workspaces, not as rows), the ready ones
-# (a pacing token due, not paused) with their oldest claimable row, oldest first.
-_TEAMS = f"""
-WITH RECURSIVE teams(team_id) AS (
-  SELECT MIN(o.team_id) FROM outbox AS o {{index_hint}} WHERE o.{OUTBOX_TODO_SQL}
-  UNION ALL
-  SELECT (
-    SELECT MIN(o.team_id) FROM outbox AS o {{index_hint}}
-    WHERE o.{OUTBOX_TODO_SQL} AND o.team_id > teams.team_id
-  ) FROM teams WHERE teams.team_id IS NOT NULL
-),
--- Materialised: the head of each workspace is looked for once, not once per mention.
-heads AS MATERIALIZED (
-  SELECT r.team_id, (
-    SELECT o.id FROM outbox AS o {{index_hint}}
-    WHERE o.{OUTBOX_TODO_SQL}
-      AND o.team_id = r.team_id
-      AND o.next_attempt_at <= :now
-      AND NOT EXISTS (
-        SELECT 1 FROM outbox AS p
-        WHERE p.lane = o.lane AND p.id < o.id AND p.{OUTBOX_OPEN_SQL}
-      )
-    ORDER BY o.id
-    LIMIT 1
-  ) AS head
-  FROM teams AS r
-  WHERE r.team_id IS NOT NULL
-    AND NOT EXISTS (
-      SELECT 1 FROM outbox_pace AS t WHERE t.team_id = r.team_id AND t.ready_at > :now
-    )
-    AND NOT EXISTS (
-      SELECT 1 FROM workspace AS w WHERE w.team_id = r.team_id AND w.paused_at IS NOT NULL
-    )
-)
-SELECT team_id, head FROM heads
-WHERE head IS NOT NULL
-ORDER BY head
-LIMIT :limit
-"""
-# Times are bound through the columns' type: SQLite compares them as UTC text.
-_TIME = UTCDateTime()
 
 
 @dataclass(frozen=True)
@@ -146,61 +79,6 @@ class ClaimResult:
     rows: list[ClaimedRow]
     # When something not due yet will be (a backoff, a pacing token, a probe), if known.
     next_due_at: datetime | None = None
-
-
-# Walk a workspace's unfinished rows in id order and stop at `limit` lane heads, rather
-# than sorting every due row (which SQLite's planner may prefer on a fresh table).
-_TEAM_INDEX = "INDEXED BY ix_outbox_todo_team"
-
-
-def _candidates(session: Session, *, now: datetime, limit: int, team_id: str) -> list[int]:
-    """Up to `limit` claimable rows of one workspace, oldest first (locked on PostgreSQL)."""
-    is_pg = session.get_bind().dialect.name == "postgresql"
-    sql = _CANDIDATES.format(
-        team_filter=_ONE_TEAM,
-        lock="FOR UPDATE OF o SKIP LOCKED" if is_pg else "",
-        index_hint="" if is_pg else _TEAM_INDEX,
-    )
-    stmt = text(sql).bindparams(bindparam("now", type_=_TIME))
-    params = {"now": now, "limit": limit, "team_id": team_id}
-    return [int(r[0]) for r in session.execute(stmt, params)]
-
-
-def _ready_teams(session: Session, *, now: datetime, limit: int) -> list[str]:
-    """Up to `limit` workspaces with a row to send now, the longest waiting first."""
-    is_pg = session.get_bind().dialect.name == "postgresql"
-    sql = _TEAMS.format(index_hint="" if is_pg else _TEAM_INDEX)
-    stmt = text(sql).bindparams(bindparam("now", type_=_TIME))
-    return [str(r[0]) for r in session.execute(stmt, {"now": now, "limit": limit})]
-
-
-def _take_in_turns(
-    session: Session,
-    paces: dict[str, OutboxPace],
-    teams: list[str],
-    *,
-    now: datetime,
-    limit: int,
-) -> list[tuple[int, str, int]]:
-    """Up to `limit` rows, one per workspace per turn (in the order of `teams`), each
-    workspace within its pacing tokens: (id, team, pacing sequence number)."""
-    queues: dict[str, deque[int]] = {}
-    for team in teams:
-        # Each other workspace takes at least one row: no more could be given this one.
-        cap = min(pacing.available(paces[team], now), limit - (len(teams) - 1))
-        if cap > 0:
-            queues[team] = deque(_candidates(session, now=now, limit=cap, team_id=team))
-    picked: list[tuple[int, str, int]] = []
-    while queues and len(picked) < limit:
-        for team, queue in list(queues.items()):
-            if len(picked) >= limit:
-                break
-            seq = pacing.take(paces[team], now) if queue else None
-            if seq is None:
-                del queues[team]
-                continue
-            picked.append((queue.popleft(), team, seq))
-    return picked
 
 
 def insert_ignore(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
@@ -246,13 +124,13 @@ def lock_paces(
 
 def _probe_teams(session: Session, now: datetime) -> list[str]:
     """Paused workspaces whose next probe is due (PostgreSQL: not being probed elsewhere)."""
-    is_pg = session.get_bind().dialect.name == "postgresql"
+    pg = is_pg(session)
     sql = (
         "SELECT t.team_id FROM outbox_pace AS t JOIN workspace AS w ON w.team_id = t.team_id "
         "WHERE w.paused_at IS NOT NULL AND t.probe_at IS NOT NULL AND t.probe_at <= :now "
-        "ORDER BY t.team_id" + (" FOR UPDATE OF t SKIP LOCKED" if is_pg else "")
+        "ORDER BY t.team_id" + (" FOR UPDATE OF t SKIP LOCKED" if pg else "")
     )
-    stmt = text(sql).bindparams(bindparam("now", type_=_TIME))
+    stmt = text(sql).bindparams(bindparam("now", type_=TIME))
     return [str(r[0]) for r in session.execute(stmt, {"now": now})]
 
 
@@ -336,12 +214,12 @@ def claim(
         return ClaimResult([])
     expires = now + timedelta(seconds=lease_seconds)
 
-    teams = _ready_teams(session, now=now, limit=limit)
+    teams = ready_teams(session, now=now, limit=limit)
     probe_teams = _probe_teams(session, now) if with_probes else []
-    paces = lock_paces(session, teams + probe_teams, now, paces)
+    paces = lock_paces(session, [*teams, *probe_teams], now, paces)
     picked: list[tuple[int, str, bool]] = []  # (id, team, probe)
     seqs: dict[int, int] = {}
-    for row_id, team, seq in _take_in_turns(session, paces, teams, now=now, limit=limit):
+    for row_id, team, seq in take_in_turns(session, paces, teams, now=now, limit=limit):
         picked.append((row_id, team, False))
         seqs[row_id] = seq
     # A paused workspace gets one request now and then, to see whether Front takes our
@@ -349,7 +227,7 @@ def claim(
     for team in probe_teams:
         if len(picked) >= limit:
             break
-        found = _candidates(session, now=now, limit=1, team_id=team)
+        found = candidates(session, now=now, limit=1, team_id=team)
         pace = paces[team]
         probe_seq = pacing.take(pace, now) if found else None
         if probe_seq is not None:
