@@ -16,7 +16,9 @@ created next to the one `--pg` names, dropped afterwards.
    the burst plus `--rate-seconds` of steady flow; the achieved rate after the burst,
    as a share of R, and the 429s met.
 3. claim: the median time of one claim (8 rows, rolled back) among 1,000 pending rows,
-   in a table with no delivered rows and with `--delivered` (1,000,000) of them.
+   in a table with no delivered rows and with `--delivered` (1,000,000) of them. With
+   `--claim-workspaces N`, N-1 more workspaces have a conversation of 5 rows each after
+   those 1,000 (claims take turns between workspaces).
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def runtime_for(url: str, front_url: str, concurrency: int) -> Runtime:
     return Runtime(settings=settings, engine=engine)
 
 
-def fill(rt: Runtime, rows: int, lane_size: int, prefix: str) -> None:
+def fill(rt: Runtime, rows: int, lane_size: int, prefix: str, team: str = "TBENCH") -> None:
     with session_scope(rt.engine) as session:
         for i in range(rows):
             conv = f"{prefix}-{i // lane_size}"
@@ -113,7 +115,7 @@ def fill(rt: Runtime, rows: int, lane_size: int, prefix: str) -> None:
                 front_channel_id=bench_client.CHANNEL,
                 lane=conversation_lane(bench_client.CHANNEL, conv),
                 payload=payload,
-                context=SlackContext(team_id="TBENCH"),
+                context=SlackContext(team_id=team),
             )
 
 
@@ -281,7 +283,10 @@ def time_claims(rt: Runtime, runs: int) -> float:
 
 
 def claim_time(args: argparse.Namespace, kinds: list[str], sim_url: str) -> None:
-    print(f"\n3. claim time (8 rows among 1,000 pending, median of {args.claim_runs} claims)")
+    print(
+        f"\n3. claim time (8 rows among 1,000 pending, {args.claim_workspaces} workspace(s), "
+        f"median of {args.claim_runs} claims)"
+    )
     print(f"{'db':<9} {'delivered rows':>14}  {'ms/claim':>8}  {'vs empty':>8}")
     for kind in kinds:
         baseline = None
@@ -290,18 +295,25 @@ def claim_time(args: argparse.Namespace, kinds: list[str], sim_url: str) -> None
                 rt = runtime_for(url, sim_url, 8)
                 add_delivered(rt, delivered)
                 fill(rt, 1000, 5, "pending")
+                teams = ["TBENCH"] + [f"TB{i:04d}" for i in range(1, args.claim_workspaces)]
+                for team in teams[1:]:
+                    fill(rt, 5, 5, f"pending-{team}", team)
                 # Workspaces' pacing rows exist (they do after the first claim) and allow all.
                 with session_scope(rt.engine) as session:
-                    session.execute(
-                        text(
-                            "INSERT INTO outbox_pace (team_id, tokens, capacity, per_second, "
-                            "refilled_at, ready_at, seq, calibrated_seq, probes, updated_at) "
-                            "VALUES ('TBENCH', 1e9, 1e9, 1e9, :t, :t, 0, 0, 0, :t)"
-                        ),
-                        {"t": "2026-01-01 00:00:00.000000"}
-                        if kind == "sqlite"
-                        else {"t": "2026-01-01 00:00:00+00"},
-                    )
+                    for team in teams:
+                        session.execute(
+                            text(
+                                "INSERT INTO outbox_pace (team_id, tokens, capacity, per_second, "
+                                "refilled_at, ready_at, seq, calibrated_seq, probes, updated_at) "
+                                "VALUES (:team, 1e9, 1e9, 1e9, :t, :t, 0, 0, 0, :t)"
+                            ),
+                            {
+                                "team": team,
+                                "t": "2026-01-01 00:00:00.000000"
+                                if kind == "sqlite"
+                                else "2026-01-01 00:00:00+00",
+                            },
+                        )
                 ms = time_claims(rt, args.claim_runs)
                 baseline = baseline or ms
                 print(f"{kind:<9} {delivered:>14,}  {ms:>8.2f}  {ms / baseline:>8.2f}")
@@ -326,6 +338,7 @@ def main() -> None:
     parser.add_argument("--rate-seconds", type=float, default=30.0)
     parser.add_argument("--delivered", type=int, default=1_000_000)
     parser.add_argument("--claim-runs", type=int, default=200)
+    parser.add_argument("--claim-workspaces", type=int, default=1)
     args = parser.parse_args()
     kinds = [k for k in args.dbs if k == "sqlite" or args.pg]
     parts = args.only or ["throughput", "rate", "claim"]

@@ -186,6 +186,10 @@ class OutboxStatus(StrEnum):
 # Unfinished rows (they block their lane) and rows a flusher may claim.
 OUTBOX_OPEN_SQL = "status NOT IN ('delivered', 'discarded')"
 OUTBOX_TODO_SQL = "status IN ('pending', 'sending')"
+_TODO_WHERE: dict[str, Any] = {
+    "sqlite_where": text(OUTBOX_TODO_SQL),
+    "postgresql_where": text(OUTBOX_TODO_SQL),
+}
 
 
 class OutboxRow(SQLModel, table=True):
@@ -205,12 +209,9 @@ class OutboxRow(SQLModel, table=True):
             sqlite_where=text(OUTBOX_OPEN_SQL),
             postgresql_where=text(OUTBOX_OPEN_SQL),
         ),
-        Index(
-            "ix_outbox_todo",
-            "id",
-            sqlite_where=text(OUTBOX_TODO_SQL),
-            postgresql_where=text(OUTBOX_TODO_SQL),
-        ),
+        Index("ix_outbox_todo", "id", **_TODO_WHERE),
+        # Claims take turns between workspaces: each one's unfinished rows in id order.
+        Index("ix_outbox_todo_team", "team_id", "id", **_TODO_WHERE),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -15,6 +15,9 @@ lease (owner, expiry) before any HTTP call:
 
 `next_attempt_at` of a `sending` row is its lease expiry: one condition ("due") covers
 both pending rows and rows of a process that died.
+
+Claims are fair between workspaces: they take rows in turns between the workspaces with
+a row to send, each within its pacing tokens (see `turns`).
 """
 
 from __future__ import annotations
@@ -28,47 +31,16 @@ from sqlalchemy import bindparam, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from bot.delivery import pacing
+from bot.delivery.turns import TIME, candidates, is_pg, ready_teams, take_in_turns
 from storage.models import (
-    OUTBOX_OPEN_SQL,
-    OUTBOX_TODO_SQL,
     OutboxFile,
     OutboxPace,
     OutboxRow,
     OutboxStatus,
     utcnow,
 )
-
-# The statuses below are written as literals (not bound parameters): SQLite uses a
-# partial index only when the query repeats its predicate, constants included.
-_CANDIDATES = f"""
-SELECT o.id, o.team_id FROM outbox AS o {{index_hint}}
-WHERE o.{OUTBOX_TODO_SQL}
-  AND o.next_attempt_at <= :now
-  AND NOT EXISTS (
-    SELECT 1 FROM outbox AS p
-    WHERE p.lane = o.lane AND p.id < o.id AND p.{OUTBOX_OPEN_SQL}
-  )
-  {{team_filter}}
-ORDER BY o.id
-LIMIT :limit
-{{lock}}
-"""
-
-_READY_TEAMS = """
-  AND NOT EXISTS (
-    SELECT 1 FROM outbox_pace AS t WHERE t.team_id = o.team_id AND t.ready_at > :now
-  )
-  AND NOT EXISTS (
-    SELECT 1 FROM workspace AS w WHERE w.team_id = o.team_id AND w.paused_at IS NOT NULL
-  )
-"""
-
-_ONE_TEAM = "AND o.team_id = :team_id"
-# Times are bound through the columns' type: SQLite compares them as UTC text.
-_TIME = UTCDateTime()
 
 
 @dataclass(frozen=True)
@@ -107,24 +79,6 @@ class ClaimResult:
     rows: list[ClaimedRow]
     # When something not due yet will be (a backoff, a pacing token, a probe), if known.
     next_due_at: datetime | None = None
-
-
-def _candidates(
-    session: Session, *, now: datetime, limit: int, team_id: str | None = None
-) -> list[tuple[int, str]]:
-    is_pg = session.get_bind().dialect.name == "postgresql"
-    sql = _CANDIDATES.format(
-        team_filter=_ONE_TEAM if team_id is not None else _READY_TEAMS,
-        lock="FOR UPDATE OF o SKIP LOCKED" if is_pg else "",
-        # Walk unfinished rows in id order and stop at `limit` lane heads, rather than
-        # sorting every due row (which SQLite's planner may prefer on a fresh table).
-        index_hint="" if is_pg else "INDEXED BY ix_outbox_todo",
-    )
-    params: dict[str, Any] = {"now": now, "limit": limit}
-    stmt = text(sql).bindparams(bindparam("now", type_=_TIME))
-    if team_id is not None:
-        params["team_id"] = team_id
-    return [(int(r[0]), str(r[1])) for r in session.execute(stmt, params)]
 
 
 def insert_ignore(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
@@ -170,13 +124,13 @@ def lock_paces(
 
 def _probe_teams(session: Session, now: datetime) -> list[str]:
     """Paused workspaces whose next probe is due (PostgreSQL: not being probed elsewhere)."""
-    is_pg = session.get_bind().dialect.name == "postgresql"
+    pg = is_pg(session)
     sql = (
         "SELECT t.team_id FROM outbox_pace AS t JOIN workspace AS w ON w.team_id = t.team_id "
         "WHERE w.paused_at IS NOT NULL AND t.probe_at IS NOT NULL AND t.probe_at <= :now "
-        "ORDER BY t.team_id" + (" FOR UPDATE OF t SKIP LOCKED" if is_pg else "")
+        "ORDER BY t.team_id" + (" FOR UPDATE OF t SKIP LOCKED" if pg else "")
     )
-    stmt = text(sql).bindparams(bindparam("now", type_=_TIME))
+    stmt = text(sql).bindparams(bindparam("now", type_=TIME))
     return [str(r[0]) for r in session.execute(stmt, {"now": now})]
 
 
@@ -260,30 +214,27 @@ def claim(
         return ClaimResult([])
     expires = now + timedelta(seconds=lease_seconds)
 
-    picked: list[tuple[int, str, bool]] = []  # (id, team, probe)
-    candidates = _candidates(session, now=now, limit=limit)
+    teams = ready_teams(session, now=now, limit=limit)
     probe_teams = _probe_teams(session, now) if with_probes else []
-    paces = lock_paces(session, [t for _, t in candidates] + probe_teams, now, paces)
+    paces = lock_paces(session, [*teams, *probe_teams], now, paces)
+    picked: list[tuple[int, str, bool]] = []  # (id, team, probe)
     seqs: dict[int, int] = {}
-    for row_id, team in candidates:
-        seq = pacing.take(paces[team], now)
-        if seq is not None:
-            picked.append((row_id, team, False))
-            seqs[row_id] = seq
+    for row_id, team, seq in take_in_turns(session, paces, teams, now=now, limit=limit):
+        picked.append((row_id, team, False))
+        seqs[row_id] = seq
     # A paused workspace gets one request now and then, to see whether Front takes our
     # credentials again (see `outcomes`).
     for team in probe_teams:
         if len(picked) >= limit:
             break
-        found = _candidates(session, now=now, limit=1, team_id=team)
+        found = candidates(session, now=now, limit=1, team_id=team)
         pace = paces[team]
-        if found:
-            seq = pacing.take(pace, now)
-            if seq is not None:
-                picked.append((found[0][0], team, True))
-                seqs[found[0][0]] = seq
-                pace.probes += 1
-                pacing.schedule_probe(pace, now, first=probe_first_seconds)
+        probe_seq = pacing.take(pace, now) if found else None
+        if probe_seq is not None:
+            picked.append((found[0], team, True))
+            seqs[found[0]] = probe_seq
+            pace.probes += 1
+            pacing.schedule_probe(pace, now, first=probe_first_seconds)
     for pace in paces.values():
         pacing.settle(pace, now)
         session.add(pace)

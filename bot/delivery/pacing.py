@@ -26,6 +26,7 @@ several channels, and a simulator without limits reports a huge one).
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from bot.front import RateLimitInfo
@@ -106,6 +107,17 @@ def take(pace: OutboxPace, now: datetime) -> int | None:
     pace.resource_tokens = max(0.0, pace.resource_tokens - 1.0)
     pace.seq += 1
     return pace.seq
+
+
+def available(pace: OutboxPace, now: datetime) -> int:
+    """How many requests `take` would allow in a row now."""
+    if pace.blocked_until is not None and now < pace.blocked_until:
+        return 0
+    refill(pace, now)
+    count = math.floor(pace.tokens + _EPSILON)
+    if _resource_paced(pace):
+        count = min(count, math.floor(pace.resource_tokens + _EPSILON))
+    return max(0, count)
 
 
 def settle(pace: OutboxPace, now: datetime) -> None:

@@ -98,3 +98,20 @@ def test_pacing_is_per_workspace(engine: Engine) -> None:
     with session_scope(engine, readonly=True) as s:
         pace = s.get(OutboxPace, "T1")
         assert pace is not None and pace.ready_at > now and pace.seq == pacing.START_TOKENS
+
+
+def test_workspaces_take_turns_within_their_tokens(engine: Engine) -> None:
+    t1 = [add(engine, f"t1-{i}")[0] for i in range(30)]
+    t2 = add(engine, "t2", 3, team="T2")  # one lane: one row at a time
+    t3 = [add(engine, f"t3-{i}", team="T3")[0] for i in range(5)]
+    now = utcnow()
+    with session_scope(engine) as s:
+        for team in ("T1", "T3"):
+            pace = pacing.new_pace(team, now)
+            pace.tokens = pace.capacity = pace.per_second = 1000.0
+            s.add(pace)
+    got = take(engine, limit=8, now=now)
+    # T1's older backlog does not take the later workspaces' slots: one row each in turn
+    # (the oldest waiting first), then what is left to those with more.
+    assert [r.team_id for r in got.rows] == ["T1", "T2", "T3", "T1", "T3", "T1", "T3", "T1"]
+    assert {r.id for r in got.rows} == {*t1[:4], t2[0], *t3[:3]}
