@@ -456,6 +456,11 @@ def profile(args: argparse.Namespace, kinds: list[str], sim_url: str) -> None:
             report.stream = out  # type: ignore[attr-defined]
             report.sort_stats("cumulative").print_stats(r"/bot/|/storage/", args.profile_top)
             print(_trim(out.getvalue()))
+            # What one round of database work is made of.
+            out = io.StringIO()
+            report.stream = out  # type: ignore[attr-defined]
+            report.sort_stats("cumulative").print_callees(r"record_outcomes|claim.py.*\(claim\)")
+            print(_trim(out.getvalue()))
 
 
 def _trim(text: str) -> str:
