@@ -19,21 +19,36 @@ created next to the one `--pg` names, dropped afterwards.
    in a table with no delivered rows and with `--delivered` (1,000,000) of them. With
    `--claim-workspaces N`, N-1 more workspaces have a conversation of 5 rows each after
    those 1,000 (claims take turns between workspaces).
+
+`--profile` instead runs one flush of `--rows` rows (one per lane) per database at the
+first `--concurrency` under cProfile, in the event loop and in the database worker
+threads alike, and prints the CPU by area (database, HTTP, JWT, validation, ...) and
+the top functions by own time. Its clock is each thread's CPU time: a wall clock would
+also count the waits for the GIL between the event loop and the database thread (and
+for the database server), and blame them on whichever C call was waiting.
+
+    python benchmarks/bench_flush.py --profile --rows 3000 --concurrency 8 --dbs sqlite
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import os
+import pstats
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -126,20 +141,27 @@ def clear(rt: Runtime) -> None:
 
 
 async def flush_all(rt: Runtime) -> tuple[float, dict[str, int]]:
+    seconds, _, stats = await timed_flush(rt)
+    return seconds, stats
+
+
+async def timed_flush(rt: Runtime) -> tuple[float, float, dict[str, int]]:
+    """(wall seconds, CPU seconds of this process, counts) of one flush."""
     flusher = Flusher(rt, idle_wait=0.5)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await flusher.flush()
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     await flusher.aclose()
-    return seconds, {"delivered": flusher.stats.delivered, "claimed": flusher.stats.claimed}
+    stats = {"delivered": flusher.stats.delivered, "claimed": flusher.stats.claimed}
+    return seconds, cpu, stats
 
 
 # 1. Throughput ---------------------------------------------------------------------------
 
 
-async def bare_rate(url: str, requests: int, concurrency: int) -> float:
+async def bare_rate(url: str, requests: int, concurrency: int) -> tuple[float, float]:
     """bench_client's `bare+jwt` loop: the reference (a run the simulator's socket
-    backlog broke is run again)."""
+    backlog broke is run again). (requests/s, CPU seconds of this process a request)"""
     for attempt in range(3):
         try:
             return await _bare_rate(url, requests, concurrency)
@@ -149,7 +171,7 @@ async def bare_rate(url: str, requests: int, concurrency: int) -> float:
     raise AssertionError("unreachable")
 
 
-async def _bare_rate(url: str, requests: int, concurrency: int) -> float:
+async def _bare_rate(url: str, requests: int, concurrency: int) -> tuple[float, float]:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     front = FrontClient(url, JwtAuth(bench_client.APP_UID, bench_client.APP_SECRET))
     bare = httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits)
@@ -158,8 +180,8 @@ async def _bare_rate(url: str, requests: int, concurrency: int) -> float:
         send = dict(bench_client.make_variants(front, bare))["bare+jwt"]
         await control.post("/_sim/reset")
         await bench_client.drive(send, 100, concurrency, 10_000_000)
-        seconds, _ = await bench_client.drive(send, requests, concurrency, 20_000_000)
-        return requests / seconds
+        seconds, cpu = await bench_client.drive(send, requests, concurrency, 20_000_000)
+        return requests / seconds, cpu / requests
     finally:
         await front.aclose()
         await bare.aclose()
@@ -169,11 +191,12 @@ async def _bare_rate(url: str, requests: int, concurrency: int) -> float:
 def throughput(args: argparse.Namespace, kinds: list[str], sim_url: str) -> None:
     print(
         f"\n1. flush throughput: {args.rows} rows, simulator in its own process, "
-        f"median of {args.rounds} rounds (bare loop and flush alternate)"
+        f"median of {args.rounds} rounds (bare loop and flush alternate); cpu: this "
+        f"process's CPU a row (flush, database thread included) and a request (bare)"
     )
     print(
         f"{'db':<9} {'conc':>4}  {'lanes':<18} {'rows/s':>7} {'(min-max)':>10}  "
-        f"{'bare+jwt':>8}  {'ratio':>5}"
+        f"{'bare+jwt':>8}  {'ratio':>5}  {'cpu us':>6} {'bare us':>7}"
     )
     for kind in kinds:
         with database(kind, args.pg) as url:
@@ -182,19 +205,26 @@ def throughput(args: argparse.Namespace, kinds: list[str], sim_url: str) -> None
                 for lane_size, label in ((1, "one row per lane"), (5, "5 rows per lane")):
                     flushes: list[float] = []
                     bares: list[float] = []
+                    cpus: list[float] = []
+                    bare_cpus: list[float] = []
                     for round_ in range(args.rounds):
                         clear(rt)
                         httpx.post(f"{sim_url}/_sim/reset")
                         fill(rt, args.rows, lane_size, f"t{lane_size}-{concurrency}-{round_}")
-                        seconds, stats = asyncio.run(flush_all(rt))
+                        seconds, cpu, stats = asyncio.run(timed_flush(rt))
                         assert stats["delivered"] == args.rows, stats
                         flushes.append(args.rows / seconds)
-                        bares.append(asyncio.run(bare_rate(sim_url, args.rows, concurrency)))
+                        cpus.append(cpu / args.rows)
+                        bare, bare_cpu = asyncio.run(bare_rate(sim_url, args.rows, concurrency))
+                        bares.append(bare)
+                        bare_cpus.append(bare_cpu)
                     rate, bare = statistics.median(flushes), statistics.median(bares)
                     spread = f"{min(flushes):.0f}-{max(flushes):.0f}"
+                    cpu_us = statistics.median(cpus) * 1e6
+                    bare_us = statistics.median(bare_cpus) * 1e6
                     print(
                         f"{kind:<9} {concurrency:>4}  {label:<18} {rate:>7.0f} {spread:>10}  "
-                        f"{bare:>8.0f}  {rate / bare:>5.2f}"
+                        f"{bare:>8.0f}  {rate / bare:>5.2f}  {cpu_us:>6.0f} {bare_us:>7.0f}"
                     )
                 rt.engine.dispose()
 
@@ -320,6 +350,142 @@ def claim_time(args: argparse.Namespace, kinds: list[str], sim_url: str) -> None
                 rt.engine.dispose()
 
 
+# Profile --------------------------------------------------------------------------------
+
+
+class _ProfiledExecutor(ThreadPoolExecutor):
+    """The loop's default executor (`asyncio.to_thread`), each job under its thread's own
+    profiler: cProfile sees only the thread that enabled it, and the database work runs
+    in these threads."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=4)
+        self._local = threading.local()
+        self.profilers: list[cProfile.Profile] = []
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def profiled() -> Any:
+            prof = getattr(self._local, "prof", None)
+            if prof is None:
+                prof = self._local.prof = cProfile.Profile(time.thread_time)
+                with self._lock:
+                    self.profilers.append(prof)
+            prof.enable()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                prof.disable()
+
+        return super().submit(profiled)
+
+
+# Where a function's own time goes: the first matching part of its file name.
+_AREAS = (
+    ("sqlalchemy", "database: SQLAlchemy"),
+    ("sqlmodel", "database: SQLAlchemy"),
+    ("psycopg", "database: driver"),
+    ("sqlite3", "database: driver"),
+    ("_sqlite3", "database: driver"),
+    ("httpx", "HTTP: httpx/httpcore"),
+    ("httpcore", "HTTP: httpx/httpcore"),
+    ("h11", "HTTP: httpx/httpcore"),
+    ("anyio", "HTTP: httpx/httpcore"),
+    ("jwt", "JWT"),
+    ("hmac", "JWT"),
+    ("pydantic", "validation (pydantic)"),
+    ("json", "JSON"),
+    ("/bot/delivery/", "delivery (ours)"),
+    ("/bot/front/", "Front client (ours)"),
+    ("/bot/", "other (ours)"),
+    ("asyncio", "event loop"),
+    ("selectors", "event loop"),
+    ("logging", "logging"),
+    ("prometheus_client", "metrics"),
+)
+
+
+def _area(filename: str, name: str) -> str:
+    if filename == "~":  # a built-in: judge by its name
+        for needle, area in (("sqlite3", "database: driver"), ("psycopg", "database: driver")):
+            if needle in name:
+                return area
+        return "built-ins"
+    for needle, area in _AREAS:
+        if needle in filename:
+            return area
+    return "other"
+
+
+async def _profiled_flush(
+    rt: Runtime, executor: _ProfiledExecutor, prof: cProfile.Profile
+) -> tuple[float, dict[str, int]]:
+    asyncio.get_running_loop().set_default_executor(executor)
+    prof.enable()
+    try:
+        return await flush_all(rt)
+    finally:
+        prof.disable()
+
+
+def profile(args: argparse.Namespace, kinds: list[str], sim_url: str) -> None:
+    concurrency = args.concurrency[0]
+    for kind in kinds:
+        with database(kind, args.pg) as url:
+            rt = runtime_for(url, sim_url, concurrency)
+            clear(rt)
+            httpx.post(f"{sim_url}/_sim/reset")
+            fill(rt, args.rows, 1, f"p-{concurrency}")
+            executor = _ProfiledExecutor()
+            main_prof = cProfile.Profile(time.thread_time)
+            seconds, stats = asyncio.run(_profiled_flush(rt, executor, main_prof))
+            executor.shutdown()
+            rt.engine.dispose()
+            assert stats["delivered"] == args.rows, stats
+            report = pstats.Stats(main_prof, stream=io.StringIO())
+            for prof in executor.profilers:
+                report.add(prof)
+            raw: dict[Any, Any] = report.stats  # type: ignore[attr-defined]
+            total = sum(tt for (_, _, tt, _, _) in raw.values())
+            areas: dict[str, float] = {}
+            for (filename, _, name), (_, _, tt, _, _) in raw.items():
+                area = _area(filename, name)
+                areas[area] = areas.get(area, 0.0) + tt
+            print(
+                f"\nprofile: {kind}, concurrency {concurrency}, {args.rows} rows in "
+                f"{seconds:.2f} s under cProfile ({args.rows / seconds:.0f} rows/s); "
+                f"{total / args.rows * 1e6:.0f} us of CPU a row, profiler's overhead included "
+                f"(the simulator's process not included)"
+            )
+            print(f"{'area':<24} {'us/row':>7} {'share':>6}")
+            for area, tt in sorted(areas.items(), key=lambda kv: -kv[1]):
+                print(f"{area:<24} {tt / args.rows * 1e6:>7.0f} {tt / total:>6.1%}")
+            out = io.StringIO()
+            report.stream = out  # type: ignore[attr-defined]
+            report.sort_stats("tottime").print_stats(args.profile_top)
+            print(_trim(out.getvalue()))
+            out = io.StringIO()
+            report.stream = out  # type: ignore[attr-defined]
+            report.sort_stats("cumulative").print_stats(r"/bot/|/storage/", args.profile_top)
+            print(_trim(out.getvalue()))
+            # What one round of database work is made of.
+            out = io.StringIO()
+            report.stream = out  # type: ignore[attr-defined]
+            report.sort_stats("cumulative").print_callees(r"record_outcomes|claim.py.*\(claim\)")
+            print(_trim(out.getvalue()))
+
+
+def _trim(text: str) -> str:
+    """pstats' table without its preamble, paths shortened to the package."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+    return "\n".join(
+        line.replace(str(ROOT) + "/", "").replace(sys.prefix + "/", "")
+        for line in lines[start:]
+        if line.strip()
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", help="PostgreSQL URL (admin): also run on PostgreSQL")
@@ -339,6 +505,10 @@ def main() -> None:
     parser.add_argument("--delivered", type=int, default=1_000_000)
     parser.add_argument("--claim-runs", type=int, default=200)
     parser.add_argument("--claim-workspaces", type=int, default=1)
+    parser.add_argument(
+        "--profile", action="store_true", help="profile one flush instead (see above)"
+    )
+    parser.add_argument("--profile-top", type=int, default=25, help="functions listed")
     args = parser.parse_args()
     kinds = [k for k in args.dbs if k == "sqlite" or args.pg]
     parts = args.only or ["throughput", "rate", "claim"]
@@ -346,6 +516,9 @@ def main() -> None:
     proc, sim_url = bench_client.start_simulator()
     try:
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+        if args.profile:
+            profile(args, kinds, sim_url)
+            return
         if "throughput" in parts:
             throughput(args, kinds, sim_url)
         if "rate" in parts:

@@ -255,10 +255,11 @@ class Flusher:
                         break
                 # Until an answer comes back, a wake, or the next row falls due.
                 try:
-                    await asyncio.wait_for(
-                        self._event.wait(),
-                        None if self._sending or due is None else max(due, _MIN_WAIT),
-                    )
+                    # `timeout`, not `wait_for`: no task made for each wait.
+                    async with asyncio.timeout(
+                        None if self._sending or due is None else max(due, _MIN_WAIT)
+                    ):
+                        await self._event.wait()
                 except TimeoutError:
                     exhausted, due, due_known = False, None, False
         except asyncio.CancelledError:  # the grace is over: cut the sends short too
@@ -322,7 +323,8 @@ class Flusher:
                 return
             self._event.clear()
             try:
-                await asyncio.wait_for(self._event.wait(), left)
+                async with asyncio.timeout(left):  # run once per answer: no task made
+                    await self._event.wait()
             except TimeoutError:
                 return
 

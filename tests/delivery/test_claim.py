@@ -9,7 +9,7 @@ from sqlmodel import col
 
 from bot.delivery import pacing
 from bot.delivery.claim import ClaimResult, claim
-from bot.delivery.outbox import SlackContext, call_lane, discard_row, enqueue
+from bot.delivery.outbox import FileToSend, SlackContext, call_lane, discard_row, enqueue
 from storage.engine import session_scope
 from storage.models import OutboxPace, OutboxRow, Workspace, utcnow
 
@@ -115,3 +115,43 @@ def test_workspaces_take_turns_within_their_tokens(engine: Engine) -> None:
     # (the oldest waiting first), then what is left to those with more.
     assert [r.team_id for r in got.rows] == ["T1", "T2", "T3", "T1", "T3", "T1", "T3", "T1"]
     assert {r.id for r in got.rows} == {*t1[:4], t2[0], *t3[:3]}
+
+
+def test_a_claim_marks_and_reads_back_its_rows_in_one_go_files_only_where_stored(
+    engine: Engine,
+) -> None:
+    """The claim's UPDATE … RETURNING: what it hands back is what it stored, and files
+    (in their order) come with the rows that have some, none with the others."""
+    with session_scope(engine) as s:
+        with_files = enqueue(
+            s,
+            operation="sync_inbound_message",
+            front_channel_id="cha_1",
+            lane="conversation:cha_1:c1",
+            payload={"body": "two files"},
+            context=SlackContext(team_id="T1", channel_id="C1", thread_ts="1.0", user_id="U1"),
+            files=[
+                FileToSend("b.txt", "text/plain", b"second"),
+                FileToSend("a.txt", "text/plain", b"first"),
+            ],
+        ).id
+    plain = add(engine, "plain")[0]
+    now = utcnow()
+    got = {r.id: r for r in take(engine, owner="me#1", lease=30, now=now).rows}
+    assert set(got) == {with_files, plain}
+    assert [(f.filename, f.data) for f in got[with_files].files] == [
+        ("b.txt", b"second"),
+        ("a.txt", b"first"),
+    ]
+    assert got[plain].files == ()
+    assert got[with_files].payload == {"body": "two files"}
+    assert got[with_files].slack_thread_ts == "1.0"
+    assert got[plain].path == {"external_call_id": "plain"}
+    with session_scope(engine) as s:
+        for row_id, claimed in got.items():
+            row = s.get(OutboxRow, row_id)
+            assert row is not None
+            assert (row.status, row.lease_owner, row.attempts) == ("sending", "me#1", 1)
+            assert claimed.attempts == 1 and claimed.lease_owner == "me#1"
+            assert row.lease_expires_at == row.next_attempt_at == claimed.lease_expires_at
+            assert claimed.lease_expires_at == now + timedelta(seconds=30)
