@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> list[RunFigures]:
     parser.add_argument("--workspaces", type=int, default=200)
     parser.add_argument("--flood", type=int, default=5000, help="rows A floods at once")
     parser.add_argument("--seconds", type=float, default=180.0, help="background duration")
-    parser.add_argument("--per-minute", type=float, default=6.0, help="background, each")
+    parser.add_argument("--per-minute", type=float, default=3.0, help="background, each")
     parser.add_argument("--warmup", type=float, default=60.0, help="A's rate counted after")
     parser.add_argument("--drain", type=float, default=300.0, help="wait for others' rows")
     parser.add_argument("--concurrency", type=int, default=8, help="FLUSH_CONCURRENCY")
