@@ -25,7 +25,14 @@ from benchmarks import bench_client  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.engine import make_engine, normalise_url  # noqa: E402
 from tests.helpers.fake_slack import BOT_TOKEN  # noqa: E402
-from tests.helpers.processes import checkout_env, free_port, start_serve, stop  # noqa: E402
+from tests.helpers.processes import (  # noqa: E402
+    checkout_env,
+    free_port,
+    healthy,
+    start_serve,
+    stop,
+    wait_for,
+)
 from tests.helpers.slack_signing import SIGNING_SECRET  # noqa: E402
 
 _OURS = ("SLACK_", "FRONT_", "OUTBOX_", "FLUSH_", "DATABASE_URL", "WEB_CONCURRENCY")
@@ -87,8 +94,10 @@ class Processes:
     """`switchboard serve` (scheduler on) and `workers` × `switchboard worker`, logging
     into `tmp`; stopped (SIGTERM) on exit."""
 
-    def __init__(self, env: dict[str, str], tmp: Path, workers: int = 0) -> None:
-        self.env, self.tmp, self.workers = env, tmp, workers
+    def __init__(
+        self, env: dict[str, str], tmp: Path, workers: int = 0, *, trace: bool = False
+    ) -> None:
+        self.env, self.tmp, self.workers, self.trace = env, tmp, workers, trace
         self.port = free_port()
         self.procs: list[subprocess.Popen[bytes]] = []
 
@@ -102,7 +111,19 @@ class Processes:
 
     def __enter__(self) -> Processes:
         log = open(self.tmp / f"serve-{self.port}.log", "wb")  # noqa: SIM115
-        self.procs.append(start_serve(self.env, self.tmp, self.port, log))
+        if self.trace:  # serve under tracemalloc (benchmarks/soak_trace.py)
+            serve = subprocess.Popen(
+                [sys.executable, str(ROOT / "benchmarks" / "soak_trace.py"), "serve"]
+                + ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+                env=checkout_env(self.env),
+                cwd=self.tmp,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            wait_for(lambda: healthy(self.base_url), serve, timeout=120, what="serve answering")
+            self.procs.append(serve)
+        else:
+            self.procs.append(start_serve(self.env, self.tmp, self.port, log))
         for n in range(self.workers):
             wlog = open(self.tmp / f"worker-{self.port}-{n}.log", "wb")  # noqa: SIM115
             self.procs.append(

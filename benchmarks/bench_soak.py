@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import signal
 import sys
 import threading
 import time
+import tracemalloc
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,6 +207,32 @@ def counts(url: str) -> tuple[int, int, int]:
     return int(delivered), int(front_open), int(slack_open)
 
 
+class Tracer:
+    """`--trace`: serve runs under tracemalloc (benchmarks/soak_trace.py); a snapshot is
+    taken with each RSS figure, and the end is compared with the first (after warm-up)."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.taken = 0
+
+    def snapshot(self, pid: int) -> None:
+        self.taken += 1
+        os.kill(pid, signal.SIGUSR1)
+        done = self.tmp / f"snapshot-{self.taken}.pickle.done"
+        deadline = time.monotonic() + 120
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def growth(self, top: int) -> str:
+        first = tracemalloc.Snapshot.load(str(self.tmp / "snapshot-1.pickle"))
+        last = tracemalloc.Snapshot.load(str(self.tmp / f"snapshot-{self.taken}.pickle"))
+        lines = [f"tracemalloc: growth from the first snapshot to the last, top {top}"]
+        for stat in last.compare_to(first, "traceback")[:top]:
+            lines.append(f"{stat.size_diff / 1024:+10.1f} KiB {stat.count_diff:+7d} blocks")
+            lines.extend(f"      {line}" for line in stat.traceback.format()[-8:])
+        return "\n".join(lines)
+
+
 @dataclass
 class SoakResult:
     samples: list[tuple[int, float]]
@@ -236,7 +265,10 @@ def soak(args: argparse.Namespace) -> SoakResult:
                 )
             engine.dispose()
             env = process_env(url, sim_url, fake.api_url, default_phone_region="FR")
-            with Processes(env, tmp) as procs:
+            if args.trace:
+                env["SWITCHBOARD_SOAK_TRACE"] = str(tmp)
+            tracer = Tracer(tmp) if args.trace else None
+            with Processes(env, tmp, trace=args.trace) as procs:
                 pid = procs.serve.pid
                 print(f"serve pid {pid}: RSS {rss_mb(pid):.1f} MB after start", flush=True)
                 driver = Driver(procs.base_url, slack, args.requests)
@@ -252,6 +284,8 @@ def soak(args: argparse.Namespace) -> SoakResult:
                     procs.check_alive()
                     if driver.sent >= mark:
                         samples.append((mark, rss_mb(pid)))
+                        if tracer is not None:
+                            tracer.snapshot(pid)
                         rate = driver.sent / (time.monotonic() - started)
                         print(
                             f"{mark:>7} requests: RSS {samples[-1][1]:6.1f} MB "
@@ -271,6 +305,9 @@ def soak(args: argparse.Namespace) -> SoakResult:
                     time.sleep(1.0)
                 time.sleep(args.idle)
                 idle = rss_mb(pid)
+                if tracer is not None:
+                    tracer.snapshot(pid)
+                    print(tracer.growth(args.top), flush=True)
                 delivered, front_open, slack_open = counts(url)
     return SoakResult(
         samples, idle, driver.errors, dict(driver.kinds), delivered, front_open, slack_open
@@ -300,6 +337,8 @@ def main(argv: list[str] | None = None) -> SoakResult:
     parser.add_argument("--concurrency", type=int, default=4, help="sending threads")
     parser.add_argument("--drain", type=float, default=300.0, help="wait for deliveries")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds idle before RSS")
+    parser.add_argument("--trace", action="store_true", help="tracemalloc in serve (slow)")
+    parser.add_argument("--top", type=int, default=15, help="--trace: growths printed")
     args = parser.parse_args(argv)
     result = soak(args)
     print(report(result), flush=True)
