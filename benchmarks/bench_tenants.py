@@ -23,8 +23,8 @@ Delay of a row = its `delivered_at` (stored once Front answered 202) minus its
 `created_at`, for the rows of the other N-3 workspaces (the same workspaces in both
 runs); after `--seconds` the background stops and the run waits (up to `--drain`
 seconds) until all of them are delivered. A's rate: A's accepted requests a minute from
-`--warmup` seconds after the flood began (its company's burst is spent by then) to the
-end of the background, as a share of its company's limit, and the 429s among A's
+`--warmup` seconds after the flood was stored (its company's burst is spent by then) to
+the end of the background, as a share of its company's limit, and the 429s among A's
 requests in that window (the simulator's `/_sim/answers`). `locked`: this process's
 transactions that met SQLite's busy timeout (the flood is stored in transactions of 50
 rows) and were tried again.
@@ -278,7 +278,8 @@ def one_run(
             flooded = time.time()
             if faults:
                 logger.flood(a, args.flood, tag)
-                print(f"  {tag}: A ({a.team_id}) flooded {args.flood} rows", flush=True)
+                took, flooded = time.time() - flooded, time.time()
+                print(f"  {tag}: A ({a.team_id}) flooded {args.flood} rows in {took:.0f} s")
             while time.time() - started < args.seconds and background.is_alive():
                 procs.check_alive()
                 time.sleep(0.5)
