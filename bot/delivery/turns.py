@@ -21,15 +21,16 @@ from bot.delivery import pacing
 from storage.models import OUTBOX_OPEN_SQL, OUTBOX_TODO_SQL, OutboxPace
 
 # The statuses below are written as literals (not bound parameters): SQLite uses a
-# partial index only when the query repeats its predicate, constants included. Rows of
-# one workspace are ordered by (team_id, id), the index's order: by id alone, PostgreSQL
-# may walk every workspace's rows in id order instead.
+# partial index only when the query repeats its predicate, constants included. One
+# workspace's rows are read in the order of ix_outbox_todo_team, (team_id, id), the team
+# given as a range of one: PostgreSQL drops a column equal to a constant from the
+# ORDER BY, and would then walk every workspace's rows in ix_outbox_todo's id order.
 
 # Up to `limit` claimable rows of one workspace.
 _CANDIDATES = f"""
 SELECT o.id FROM outbox AS o {{index_hint}}
 WHERE o.{OUTBOX_TODO_SQL}
-  AND o.team_id = :team_id
+  AND o.team_id >= :team_id AND o.team_id <= :team_id
   AND o.next_attempt_at <= :now
   AND NOT EXISTS (
     SELECT 1 FROM outbox AS p
@@ -64,7 +65,7 @@ heads AS MATERIALIZED (
   SELECT r.team_id, (
     SELECT o.id FROM outbox AS o {{index_hint}}
     WHERE o.{OUTBOX_TODO_SQL}
-      AND o.team_id = r.team_id
+      AND o.team_id >= r.team_id AND o.team_id <= r.team_id
       AND o.next_attempt_at <= :now
       AND NOT EXISTS (
         SELECT 1 FROM outbox AS p
