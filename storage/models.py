@@ -209,7 +209,6 @@ class OutboxRow(SQLModel, table=True):
             sqlite_where=text(OUTBOX_OPEN_SQL),
             postgresql_where=text(OUTBOX_OPEN_SQL),
         ),
-        Index("ix_outbox_todo", "id", **_TODO_WHERE),
         # Claims take turns between workspaces: each one's unfinished rows in id order.
         Index("ix_outbox_todo_team", "team_id", "id", **_TODO_WHERE),
     )

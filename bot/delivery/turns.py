@@ -22,21 +22,21 @@ from storage.models import OUTBOX_OPEN_SQL, OUTBOX_TODO_SQL, OutboxPace
 
 # The statuses below are written as literals (not bound parameters): SQLite uses a
 # partial index only when the query repeats its predicate, constants included. One
-# workspace's rows are read in the order of ix_outbox_todo_team, (team_id, id), the team
-# given as a range of one: PostgreSQL drops a column equal to a constant from the
-# ORDER BY, and would then walk every workspace's rows in ix_outbox_todo's id order.
+# workspace's rows are read through ix_outbox_todo_team, (team_id, id): with the team
+# fixed, in id order. It is the only index of unfinished rows (migration 0012 dropped the
+# one by id alone, through which PostgreSQL walked every workspace's rows to find one's).
 
 # Up to `limit` claimable rows of one workspace.
 _CANDIDATES = f"""
 SELECT o.id FROM outbox AS o {{index_hint}}
 WHERE o.{OUTBOX_TODO_SQL}
-  AND o.team_id >= :team_id AND o.team_id <= :team_id
+  AND o.team_id = :team_id
   AND o.next_attempt_at <= :now
   AND NOT EXISTS (
     SELECT 1 FROM outbox AS p
     WHERE p.lane = o.lane AND p.id < o.id AND p.{OUTBOX_OPEN_SQL}
   )
-ORDER BY o.team_id, o.id
+ORDER BY o.id
 LIMIT :limit
 {{lock}}
 """
@@ -65,13 +65,13 @@ heads AS MATERIALIZED (
   SELECT r.team_id, (
     SELECT o.id FROM outbox AS o {{index_hint}}
     WHERE o.{OUTBOX_TODO_SQL}
-      AND o.team_id >= r.team_id AND o.team_id <= r.team_id
+      AND o.team_id = r.team_id
       AND o.next_attempt_at <= :now
       AND NOT EXISTS (
         SELECT 1 FROM outbox AS p
         WHERE p.lane = o.lane AND p.id < o.id AND p.{OUTBOX_OPEN_SQL}
       )
-    ORDER BY o.team_id, o.id
+    ORDER BY o.id
     LIMIT 1
   ) AS head
   FROM teams AS r

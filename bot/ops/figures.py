@@ -63,11 +63,14 @@ def read_figures(engine: Engine, *, now: datetime | None = None) -> Figures:
             select(OutboxRow.status, func.count()).group_by(col(OutboxRow.status))
         ):
             counts[str(status)] = int(n)
-        # The oldest unfinished row is the one with the lowest id (a partial index).
+        # Among unfinished rows only (a partial index): not a walk in id order through the
+        # delivered rows, which are the oldest.
         oldest = session.execute(
             text(
-                f"SELECT created_at FROM outbox WHERE {OUTBOX_TODO_SQL} ORDER BY id LIMIT 1"
-            ).columns(created_at=OutboxRow.__table__.c.created_at.type)  # type: ignore[attr-defined]
+                f"SELECT MIN(created_at) AS created_at FROM outbox WHERE {OUTBOX_TODO_SQL}"
+            ).columns(
+                created_at=OutboxRow.__table__.c.created_at.type  # type: ignore[attr-defined]
+            )
         ).scalar()
         paused = [
             PausedWorkspace(ws.team_id, ws.paused_at, paused_why(ws.paused_reason))
