@@ -212,6 +212,14 @@ def button_value(action: dict[str, Any], model: type[M]) -> M:
         raise UserError("That button is out of date; nothing was changed.") from None
 
 
+def trigger_of(body: dict[str, Any]) -> str:
+    """The trigger that opens a modal from this click; a `UserError` when Slack left it out."""
+    trigger = body.get("trigger_id")
+    if not isinstance(trigger, str) or not trigger:
+        raise UserError("Slack sent this click without what opens a form; please click again.")
+    return trigger
+
+
 @dataclass(frozen=True)
 class Click:
     """One block action, as its handler sees it."""

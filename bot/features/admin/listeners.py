@@ -26,7 +26,7 @@ from bot.features.admin.views import (
 )
 from bot.features.calls import history as call_history
 from bot.runtime import Runtime
-from bot.slack.forms import Click, Submission, metadata, on_click, view_submission
+from bot.slack.forms import Click, Submission, metadata, on_click, trigger_of, view_submission
 from bot.slack.permissions import require_admin
 
 
@@ -115,13 +115,6 @@ def _view_id(click: Click) -> str:
     return view_id
 
 
-def _trigger(click: Click) -> str:
-    trigger = click.body.get("trigger_id")
-    if not isinstance(trigger, str) or not trigger:
-        raise UserError("Slack sent this click without what opens a form; please click again.")
-    return trigger
-
-
 async def _refresh_list(
     client: AsyncWebClient, runtime: Runtime, view_id: str, meta: TemplateMeta
 ) -> None:
@@ -134,7 +127,9 @@ async def _refresh_list(
 async def _template_add(click: Click) -> None:
     meta = _meta(click)
     await require_admin(click.client, click.user_id, MANAGE)
-    await click.client.views_push(trigger_id=_trigger(click), view=template_form_view(meta, None))
+    await click.client.views_push(
+        trigger_id=trigger_of(click.body), view=template_form_view(meta, None)
+    )
 
 
 async def _template_edit(click: Click) -> None:
@@ -147,7 +142,7 @@ async def _template_edit(click: Click) -> None:
         click.runtime, admin.get_template, team_id=click.team_id, template_id=int(raw)
     )
     await click.client.views_push(
-        trigger_id=_trigger(click), view=template_form_view(meta, template)
+        trigger_id=trigger_of(click.body), view=template_form_view(meta, template)
     )
 
 

@@ -34,7 +34,14 @@ from bot.features.calls.views import (
 )
 from bot.runtime import Runtime
 from bot.slack import lookups
-from bot.slack.forms import Click, Submission, button_value, on_click, view_submission
+from bot.slack.forms import (
+    Click,
+    Submission,
+    button_value,
+    on_click,
+    trigger_of,
+    view_submission,
+)
 from bot.slack.modals import notice_modal
 from bot.slack.places import place_of
 from storage.models import OutboxStatus, utcnow
@@ -228,14 +235,7 @@ async def _status_clicked(click: Click) -> None:
 status_clicked = on_click(_status_clicked)
 
 
-def _trigger(body: dict[str, Any]) -> str:
-    trigger = body.get("trigger_id")
-    if not isinstance(trigger, str) or not trigger:
-        raise UserError("Slack sent this click without what opens a form; please click again.")
-    return trigger
-
-
-def _card_title(body: dict[str, Any]) -> str:
+def card_title(body: dict[str, Any]) -> str:
     # The card's text is "Call received from …: Status" (already escaped for mrkdwn).
     message = body.get("message")
     text = message.get("text") if isinstance(message, dict) else None
@@ -265,7 +265,7 @@ def _opens(modal: FormModal) -> Callable[..., Awaitable[None]]:
             external_call_id=ref.external_call_id,
             thread_ts=place.root_ts,
         )
-        await client.views_open(trigger_id=_trigger(body), view=modal(meta, _card_title(body)))
+        await client.views_open(trigger_id=trigger_of(body), view=modal(meta, card_title(body)))
 
     return clicked
 
@@ -295,7 +295,7 @@ async def transfer_clicked(
     )
     prefill = lifecycle.Prefill(party=ref.party, name=ref.name or "", direction=ref.direction)
     await client.views_open(
-        trigger_id=_trigger(body), view=log_call_modal(meta, prefill, now=utcnow())
+        trigger_id=trigger_of(body), view=log_call_modal(meta, prefill, now=utcnow())
     )
 
 
@@ -311,7 +311,7 @@ async def edit_clicked(
     ref = button_value(action, CallRef)
     place = place_of(body)
     opened = await client.views_open(
-        trigger_id=_trigger(body), view=notice_modal("Edit call", "Loading…")
+        trigger_id=trigger_of(body), view=notice_modal("Edit call", "Loading…")
     )
     view_id = opened["view"]["id"]
     try:

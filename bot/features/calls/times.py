@@ -16,9 +16,10 @@ from bot.features.calls import legs, service
 from bot.features.calls.forms import TIME_BLOCKS, read_time_form
 from bot.features.calls.ids import CallIds, CallTimeMeta, TimeRef
 from bot.features.calls.lifecycle import status_label
+from bot.features.calls.listeners import card_title
 from bot.features.calls.views import time_modal
 from bot.slack import lookups
-from bot.slack.forms import Submission, button_value, view_submission
+from bot.slack.forms import Submission, button_value, trigger_of, view_submission
 from bot.slack.places import place_of
 from storage.models import utcnow
 
@@ -26,21 +27,11 @@ from storage.models import utcnow
 EMAIL_BUDGET = 1.0
 
 
-def _call_title(body: dict[str, Any]) -> str:
-    # The card's text is "Call received from …: Status" (already escaped for mrkdwn).
-    message = body.get("message")
-    text = message.get("text") if isinstance(message, dict) else None
-    return str(text or "This call").rsplit(":", 1)[0]
-
-
 async def time_clicked(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
 ) -> None:
     await ack()
     ref = button_value(action, TimeRef)
-    trigger = body.get("trigger_id")
-    if not isinstance(trigger, str) or not trigger:
-        raise UserError("Slack sent this click without what opens a form; please click again.")
     place = place_of(body)
     meta = CallTimeMeta(
         channel_id=str(place.channel_id),
@@ -48,7 +39,7 @@ async def time_clicked(
         version=ref.version,
     )
     await client.views_open(
-        trigger_id=trigger, view=time_modal(meta, ref, _call_title(body), now=utcnow())
+        trigger_id=trigger_of(body), view=time_modal(meta, ref, card_title(body), now=utcnow())
     )
 
 
