@@ -43,7 +43,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -58,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import bench_client  # noqa: E402
+import bench_common  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
@@ -67,7 +67,7 @@ from bot.delivery.outbox import SlackContext, conversation_lane, enqueue  # noqa
 from bot.front import FrontClient, JwtAuth  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from storage import migrate  # noqa: E402
-from storage.engine import make_engine, normalise_url, session_scope  # noqa: E402
+from storage.engine import make_engine, session_scope  # noqa: E402
 
 SIGNING = "bench-signing-secret-0123456789"
 
@@ -77,24 +77,10 @@ SIGNING = "bench-signing-secret-0123456789"
 
 @contextmanager
 def database(kind: str, pg_url: str | None) -> Iterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    assert pg_url is not None
-    admin_url = normalise_url(pg_url)
-    name = f"switchboard_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT", pool_size=1)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        from sqlalchemy.engine import make_url
-
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    """A scratch database (see `bench_common.scratch_database`), gone afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with bench_common.scratch_database(kind, pg_url, Path(tmp)) as url:
+            yield url
 
 
 def runtime_for(url: str, front_url: str, concurrency: int) -> Runtime:
